@@ -1,0 +1,89 @@
+"""keydrift: make JWT signing-secret drift impossible to ship and quick to diagnose.
+
+Public API (stable names)::
+
+    from keydrift import SecretSpec, resolve, Keyring, fingerprint, derive_fernet_key, \
+        check_strength, KeydriftError, MissingSecretError, WeakSecretError, TokenRejected
+
+Attributes are imported lazily so that ``import keydrift`` (and the CLI's ``--version``) stays
+fast: PyJWT and cryptography load only when a keyring or key is first used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from keydrift._version import __version__
+
+if TYPE_CHECKING:
+    from keydrift.errors import (
+        InputError,
+        KeydriftError,
+        MissingSecretError,
+        SecretConflictError,
+        SecretFileError,
+        TokenRejected,
+        UsageError,
+        WeakSecretError,
+    )
+    from keydrift.keyring import Keyring
+    from keydrift.keys import derive_fernet_key, fingerprint
+    from keydrift.resolve import resolve
+    from keydrift.secret import ResolvedSecret, SecretValue
+    from keydrift.spec import DEFAULT_JWT_SPEC, SecretSpec
+    from keydrift.strength import check_strength
+
+_EXPORTS = {
+    "SecretSpec": "keydrift.spec",
+    "DEFAULT_JWT_SPEC": "keydrift.spec",
+    "resolve": "keydrift.resolve",
+    "Keyring": "keydrift.keyring",
+    "fingerprint": "keydrift.keys",
+    "derive_fernet_key": "keydrift.keys",
+    "check_strength": "keydrift.strength",
+    "SecretValue": "keydrift.secret",
+    "ResolvedSecret": "keydrift.secret",
+    "KeydriftError": "keydrift.errors",
+    "MissingSecretError": "keydrift.errors",
+    "WeakSecretError": "keydrift.errors",
+    "TokenRejected": "keydrift.errors",
+    "SecretConflictError": "keydrift.errors",
+    "SecretFileError": "keydrift.errors",
+    "InputError": "keydrift.errors",
+    "UsageError": "keydrift.errors",
+}
+
+__all__ = [
+    "DEFAULT_JWT_SPEC",
+    "InputError",
+    "KeydriftError",
+    "Keyring",
+    "MissingSecretError",
+    "ResolvedSecret",
+    "SecretConflictError",
+    "SecretFileError",
+    "SecretSpec",
+    "SecretValue",
+    "TokenRejected",
+    "UsageError",
+    "WeakSecretError",
+    "__version__",
+    "check_strength",
+    "derive_fernet_key",
+    "fingerprint",
+    "resolve",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'keydrift' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,3 @@
+from keydrift.cli.main import entry
+
+entry()

@@ -1,0 +1,89 @@
+"""``keydrift fingerprint``: which variable or file this process resolves, and its fingerprint."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from keydrift.errors import UsageError
+from keydrift.spec import DEFAULT_JWT_SPEC, SecretSpec
+
+
+def _spec_for(name: str, variables: tuple[str, ...], algorithm: str | None) -> SecretSpec:
+    base = DEFAULT_JWT_SPEC
+    if name != "jwt":
+        try:
+            from keydrift.presets import all_presets
+        except ImportError:  # presets are optional for this command
+            all_presets = None  # type: ignore[assignment]
+        presets = {p.id: p for p in all_presets()} if all_presets else {}
+        if name not in presets:
+            raise UsageError(f"unknown spec {name!r}",
+                             advice=f"use jwt or a preset: {', '.join(sorted(presets)) or 'none'}")
+        base = presets[name].spec
+    if variables:
+        return SecretSpec(name=base.name, variables=variables,
+                          algorithm=algorithm or base.algorithm, previous_variables=())
+    if algorithm:
+        return SecretSpec(name=base.name, variables=base.variables, algorithm=algorithm,
+                          previous_variables=base.previous_variables)
+    return base
+
+
+@click.command("fingerprint")
+@click.option("--env", "environment", default=None,
+              help="Environment name (default: from $ENVIRONMENT).")
+@click.option("--spec", "spec_name", default="jwt", show_default=True,
+              help="Secret spec: jwt, or a preset id such as langflow.")
+@click.option("--var", "variables", multiple=True,
+              help="Variable names in priority order (overrides the spec's; repeatable).")
+@click.option("--algorithm", default=None, help="Algorithm, e.g. HS512 (default: the spec's).")
+@click.option("--dotenv", "dotenv_path", type=click.Path(dir_okay=False), default=None,
+              help="Also read this .env file (the process environment wins).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def command(environment: str | None, spec_name: str, variables: tuple[str, ...],
+            algorithm: str | None, dotenv_path: str | None, fmt: str) -> int:
+    """Show where this process's secret comes from and its RFC 7638 fingerprint (never the value).
+
+    Exit 0 when a usable secret resolves, 1 when it is missing or refused.
+    """
+    from keydrift.resolve import resolve
+    from keydrift.strength import check_strength
+
+    spec = _spec_for(spec_name, variables, algorithm)
+    resolved = resolve(spec, environment, env=os.environ, dotenv_path=dotenv_path,
+                       enforce_strength=False)
+    report = check_strength(resolved.value, spec.algorithm, min_bytes=spec.min_bytes)
+    refused = not report.ok and spec.is_production_like(resolved.environment)
+    if fmt == "json":
+        doc = {
+            "schema_version": 1,
+            "spec": spec.name,
+            "environment": resolved.environment,
+            "variable": resolved.variable,
+            "source": str(resolved.provenance),
+            "source_kind": resolved.provenance.kind,
+            "algorithm": spec.algorithm,
+            "fingerprint": resolved.short_fingerprint,
+            "kid": resolved.fingerprint,
+            "strength": {"ok": report.ok, "problems": [p.code for p in report.problems]},
+            "refused": refused,
+        }
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        env_label = resolved.environment or "(none)"
+        click.echo(f"spec:        {spec.name} ({spec.algorithm})")
+        click.echo(f"environment: {env_label}")
+        click.echo(f"source:      {resolved.provenance}")
+        click.echo(f"fingerprint: {resolved.short_fingerprint}")
+        click.echo(f"kid:         {resolved.fingerprint}")
+        for problem in report.problems:
+            click.echo(f"weak:        {problem.message}")
+        if refused:
+            click.echo(f"keydrift: this secret would be refused in {env_label!r} "
+                       "(production-like)", err=True)
+    return 1 if refused else 0

@@ -1,0 +1,240 @@
+"""Key material: RFC 7638 fingerprints, PEM/DER loading, prepared HMAC states, key derivation.
+
+A fingerprint is the RFC 7638 JWK thumbprint (SHA-256, base64url, no padding): for an HMAC secret
+the thumbprint of its ``oct`` JWK, for RSA/EC/OKP keys that of the *public* JWK. Any JOSE library
+in any language computes the same value, so a Go or Node service can report it too.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from keydrift.errors import UsageError, WeakSecretError
+from keydrift.secret import ResolvedSecret, SecretValue
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.types import (
+        PrivateKeyTypes,
+        PublicKeyTypes,
+    )
+
+__all__ = [
+    "FERNET_HKDF_INFO",
+    "PreparedHMAC",
+    "derive_fernet_key",
+    "fingerprint",
+    "is_public_key_material",
+    "jwk_thumbprint",
+    "oct_thumbprint",
+    "short",
+]
+
+SHORT_LEN = 12
+# Fixed and documented: changing it would change every derived key everywhere.
+FERNET_HKDF_INFO = b"keydrift/fernet/v1"
+FERNET_HKDF_SALT = b"keydrift-fernet-salt-v1"
+
+_HASHES = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def short(thumbprint: str) -> str:
+    """The displayed form of a fingerprint: its first 12 characters."""
+    return thumbprint[:SHORT_LEN]
+
+
+def jwk_thumbprint(jwk: dict[str, Any]) -> str:
+    """RFC 7638 section 3: hash the required members, sorted, without whitespace."""
+    required = {
+        "oct": ("k", "kty"),
+        "RSA": ("e", "kty", "n"),
+        "EC": ("crv", "kty", "x", "y"),
+        "OKP": ("crv", "kty", "x"),
+    }
+    kty = jwk.get("kty")
+    if kty not in required:
+        raise UsageError(f"cannot fingerprint a JWK of kty {kty!r}")
+    members = {name: jwk[name] for name in required[kty]}
+    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True, ensure_ascii=True)
+    return b64url(hashlib.sha256(canonical.encode("ascii")).digest())
+
+
+def oct_thumbprint(secret: bytes) -> str:
+    """Thumbprint of an HMAC secret's ``oct`` JWK, computed without building a dict twice."""
+    canonical = '{"k":"' + b64url(secret) + '","kty":"oct"}'
+    return b64url(hashlib.sha256(canonical.encode("ascii")).digest())
+
+
+_PEM_PUBLIC = re.compile(
+    rb"-----BEGIN (RSA |EC |)PUBLIC KEY-----|-----BEGIN CERTIFICATE-----|^ssh-(rsa|ed25519|dss) |"
+    rb"^ecdsa-sha2-",
+    re.MULTILINE,
+)
+_PEM_ANY = re.compile(rb"-----BEGIN [A-Z0-9 ]+-----")
+
+
+def is_public_key_material(data: bytes) -> bool:
+    """True for PEM/DER/SSH public keys and certificates (refused as HMAC secrets).
+
+    Using a public key as an HMAC secret is the classic algorithm-confusion attack: anyone who
+    has the public key can sign tokens.
+    """
+    if _PEM_PUBLIC.search(data[:4096]):
+        return True
+    if _PEM_ANY.search(data[:4096]):
+        return True  # a private key is no HMAC secret either
+    if data[:1] == b"\x30" and len(data) > 40:
+        try:
+            from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+            load_der_public_key(data)
+            return True
+        except (ValueError, TypeError):
+            pass
+        except Exception:
+            return False
+    return False
+
+
+def load_pem_key(data: bytes) -> PrivateKeyTypes | PublicKeyTypes:
+    """Load a PEM or DER private or public key; raise :class:`UsageError` otherwise."""
+    from cryptography.hazmat.primitives import serialization
+
+    loaders: list[Any] = []
+    if b"-----BEGIN" in data:
+        loaders = [serialization.load_pem_private_key, serialization.load_pem_public_key]
+    else:
+        loaders = [serialization.load_der_private_key, serialization.load_der_public_key]
+    for loader in loaders:
+        try:
+            if loader in (serialization.load_pem_private_key, serialization.load_der_private_key):
+                key: Any = loader(data, password=None)
+            else:
+                key = loader(data)
+            return key  # type: ignore[no-any-return]
+        except (ValueError, TypeError):
+            continue
+        except Exception:  # noqa: S112 - e.g. UnsupportedAlgorithm
+            continue
+    raise UsageError(
+        "not a PEM or DER key (or it is encrypted)",
+        advice="pass an unencrypted PKCS#8/PKCS#1/SPKI key",
+    )
+
+
+def public_jwk(key: Any) -> dict[str, Any]:
+    """The public JWK of an RSA, EC or OKP key object (private keys give their public half)."""
+    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+    from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
+
+    if isinstance(key, rsa.RSAPrivateKey):
+        key = key.public_key()
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        key = key.public_key()
+    if isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
+        key = key.public_key()
+    if isinstance(key, rsa.RSAPublicKey):
+        return RSAAlgorithm.to_jwk(key, as_dict=True)
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return ECAlgorithm.to_jwk(key, as_dict=True)
+    if isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+        return OKPAlgorithm.to_jwk(key, as_dict=True)
+    raise UsageError(f"cannot fingerprint a key of type {type(key).__name__}")
+
+
+def secret_bytes(key: str | bytes | SecretValue | ResolvedSecret) -> bytes:
+    if isinstance(key, ResolvedSecret):
+        return key.value.reveal()
+    if isinstance(key, SecretValue):
+        return key.reveal()
+    if isinstance(key, str):
+        return key.encode("utf-8")
+    return bytes(key)
+
+
+def fingerprint(key: Any, *, full: bool = True) -> str:
+    """RFC 7638 thumbprint of ``key``.
+
+    ``key`` may be an HMAC secret (``str``, ``bytes``, :class:`SecretValue`,
+    :class:`ResolvedSecret`) or an RSA/EC/OKP key object; PEM/DER key bytes are fingerprinted as
+    the public key they hold. ``full=False`` gives the 12-character display form.
+    """
+    if isinstance(key, str | bytes | SecretValue | ResolvedSecret):
+        raw = secret_bytes(key)
+        if _PEM_ANY.search(raw[:4096]) or (raw[:1] == b"\x30" and is_public_key_material(raw)):
+            thumb = jwk_thumbprint(public_jwk(load_pem_key(raw)))
+        else:
+            thumb = oct_thumbprint(raw)
+    else:
+        thumb = jwk_thumbprint(public_jwk(key))
+    return thumb if full else short(thumb)
+
+
+class PreparedHMAC:
+    """HMAC with the inner and outer pad states computed once (RFC 2104).
+
+    ``hmac.new`` rehashes the padded key on every call; copying two prepared hash states is
+    several times cheaper, which matters when one token is tested against 100,000 keys or a
+    hot verify path checks every request. ``hashlib`` has no public "keyed state" API, so this
+    small construction is written here.
+    """
+
+    __slots__ = ("_inner", "_outer", "digest_size")
+
+    def __init__(self, key: bytes, algorithm: str = "HS256") -> None:
+        try:
+            hasher = _HASHES[algorithm]
+        except KeyError:
+            raise UsageError(f"{algorithm} is not an HMAC algorithm") from None
+        block = hasher().block_size
+        if len(key) > block:
+            key = hasher(key).digest()
+        key = key.ljust(block, b"\0")
+        self._inner = hasher(key.translate(_TRANS_36))
+        self._outer = hasher(key.translate(_TRANS_5C))
+        self.digest_size = self._inner.digest_size
+
+    def digest(self, message: bytes) -> bytes:
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+    def __repr__(self) -> str:
+        return "PreparedHMAC(<hidden>)"
+
+    def __reduce__(self) -> Any:
+        raise TypeError("PreparedHMAC cannot be pickled")
+
+
+_TRANS_5C = bytes(x ^ 0x5C for x in range(256))
+_TRANS_36 = bytes(x ^ 0x36 for x in range(256))
+
+
+def derive_fernet_key(secret: str | bytes | SecretValue | ResolvedSecret) -> bytes:
+    """A Fernet key derived from ``secret`` with HKDF-SHA256.
+
+    Deterministic: every process and machine derives the same key from the same secret, whatever
+    the secret's format (urlsafe token, Fernet key, hex, any string of 32+ characters): the
+    secret's bytes are the HKDF input as they are, never re-decoded. Salt
+    ``keydrift-fernet-salt-v1`` and info ``keydrift/fernet/v1`` are fixed.
+    """
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    raw = secret_bytes(secret)
+    if len(raw) < 32:
+        raise WeakSecretError(
+            f"secret is {len(raw)} bytes; key derivation needs at least 32",
+            advice="generate one with `keydrift generate`",
+        )
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=FERNET_HKDF_SALT, info=FERNET_HKDF_INFO)
+    return base64.urlsafe_b64encode(hkdf.derive(raw))

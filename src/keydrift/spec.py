@@ -1,0 +1,154 @@
+"""Secret specs: which variables hold a secret, in which priority order, and the policy for it.
+
+This module is shared by the runtime resolver (:mod:`keydrift.resolve`) and the static model of
+``keydrift check``: "which variable wins in environment E" is computed by
+:meth:`SecretSpec.variables_for` alone, so ``check`` predicts exactly what ``resolve`` will do.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from keydrift.errors import UsageError
+
+__all__ = [
+    "ALGORITHMS",
+    "DEFAULT_JWT_SPEC",
+    "DEFAULT_PRODUCTION_LIKE",
+    "HMAC_ALGORITHMS",
+    "MIN_HMAC_BYTES",
+    "SecretSpec",
+    "normalize_environment",
+]
+
+HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
+ALGORITHMS = (*HMAC_ALGORITHMS, "RS256", "RS384", "RS512", "ES256", "ES384", "EdDSA")
+# RFC 7518 section 3.2: a key of the same size as the hash output or larger MUST be used.
+MIN_HMAC_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
+DEFAULT_PRODUCTION_LIKE = frozenset({"production", "prod", "staging", "stage", "live"})
+
+_ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+
+# Common spellings people use for the same environment. Normalizing them lets `.env.prod` and
+# `ENVIRONMENT=production` meet in one model; the canonical name is what reports show.
+_ALIASES = {
+    "dev": "development",
+    "develop": "development",
+    "local": "development",
+    "prd": "production",
+    "prod": "production",
+    "stg": "staging",
+    "stage": "staging",
+    "tst": "test",
+    "testing": "test",
+    "qa": "qa",
+}
+
+
+def normalize_environment(name: str, *, aliases: bool = True) -> str:
+    """Lower-case an environment name and map common aliases (``prod`` -> ``production``)."""
+    cleaned = name.strip().lower()
+    if aliases:
+        return _ALIASES.get(cleaned, cleaned)
+    return cleaned
+
+
+@dataclass(frozen=True)
+class SecretSpec:
+    """Where a secret lives and how strong it must be.
+
+    ``variables`` are templates in priority order; ``{ENV}`` is replaced by the upper-cased
+    environment name. Templates with ``{ENV}`` are skipped when the environment is unknown.
+    """
+
+    name: str = "jwt"
+    variables: tuple[str, ...] = ("JWT_SECRET_{ENV}", "JWT_SECRET_KEY", "JWT_SECRET")
+    algorithm: str = "HS256"
+    environment_variable: str = "ENVIRONMENT"
+    production_like: frozenset[str] = field(default=DEFAULT_PRODUCTION_LIKE)
+    previous_variables: tuple[str, ...] = ("JWT_SECRET_PREVIOUS",)
+    min_bytes: int | None = None
+    file_suffix: str = "_FILE"
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in ALGORITHMS:
+            raise UsageError(
+                f"unknown algorithm {self.algorithm!r} in spec {self.name!r}",
+                advice=f"use one of {', '.join(ALGORITHMS)}",
+            )
+        if not self.variables:
+            raise UsageError(f"spec {self.name!r} names no variables")
+        for template in (*self.variables, *self.previous_variables):
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\{ENV\}[A-Za-z0-9_]*)?", template):
+                raise UsageError(
+                    f"invalid variable template {template!r} in spec {self.name!r}",
+                    advice="templates are variable names, optionally with one {ENV} placeholder",
+                )
+
+    @property
+    def is_hmac(self) -> bool:
+        return self.algorithm in HMAC_ALGORITHMS
+
+    @property
+    def required_bytes(self) -> int:
+        """Minimum secret length in bytes (RFC 7518 3.2 for HMAC, or the policy's own)."""
+        base = MIN_HMAC_BYTES.get(self.algorithm, 0)
+        return max(base, self.min_bytes or 0)
+
+    def variables_for(self, environment: str | None) -> tuple[str, ...]:
+        """Concrete variable names in priority order for ``environment``."""
+        return self._expand(self.variables, environment)
+
+    def previous_for(self, environment: str | None) -> tuple[str, ...]:
+        return self._expand(self.previous_variables, environment)
+
+    def _expand(self, templates: Iterable[str], environment: str | None) -> tuple[str, ...]:
+        out: list[str] = []
+        env_token = env_suffix(environment) if environment else None
+        for template in templates:
+            if "{ENV}" in template:
+                if env_token is None:
+                    continue
+                name = template.replace("{ENV}", env_token)
+            else:
+                name = template
+            if name not in out:
+                out.append(name)
+        return tuple(out)
+
+    def all_variable_patterns(self) -> tuple[re.Pattern[str], ...]:
+        """Regexes matching every concrete name any environment could produce."""
+        pats = []
+        for template in (*self.variables, *self.previous_variables):
+            escaped = re.escape(template).replace(re.escape("{ENV}"), "[A-Z0-9_]+")
+            pats.append(re.compile(f"^{escaped}$"))
+        return tuple(pats)
+
+    def matches_variable(self, name: str) -> bool:
+        return any(p.match(name) for p in self.all_variable_patterns())
+
+    def is_production_like(self, environment: str | None) -> bool:
+        if environment is None:
+            return False
+        env = environment.strip().lower()
+        prod = {e.lower() for e in self.production_like}
+        return env in prod or normalize_environment(env) in prod
+
+    @staticmethod
+    def validate_environment(environment: str) -> str:
+        if not _ENV_NAME.match(environment):
+            raise UsageError(
+                f"invalid environment name {environment!r}",
+                advice="use letters, digits, '-', '_' or '.', e.g. staging",
+            )
+        return environment
+
+
+def env_suffix(environment: str) -> str:
+    """``staging`` -> ``STAGING``; ``pre-prod`` -> ``PRE_PROD`` (as a variable name part)."""
+    return re.sub(r"[^A-Z0-9]", "_", environment.strip().upper())
+
+
+DEFAULT_JWT_SPEC = SecretSpec()

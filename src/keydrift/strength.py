@@ -1,0 +1,244 @@
+"""Strength policy: RFC 7518 length, entropy, placeholders, the known-weak list, public keys.
+
+:func:`check_strength` returns findings as codes and messages that never contain the value, so
+callers can log them. Whether a finding refuses the secret or only warns is the caller's policy
+(production-like environments refuse; see :mod:`keydrift.resolve`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from keydrift.keys import is_public_key_material, secret_bytes
+from keydrift.spec import MIN_HMAC_BYTES
+
+__all__ = [
+    "StrengthProblem",
+    "StrengthReport",
+    "check_strength",
+    "known_weak_entries",
+    "known_weak_index",
+    "placeholder_reason",
+]
+
+KNOWN_WEAK_FILE = "jwt-secrets.list"
+EXTRA_WEAK_FILE = "extra-weak.txt"
+
+
+@dataclass(frozen=True)
+class StrengthProblem:
+    """One reason a secret is weak. ``message`` never contains the secret."""
+
+    code: str  # too_short | low_entropy | placeholder | known_weak | public_key | empty
+    message: str
+
+
+@dataclass(frozen=True)
+class StrengthReport:
+    problems: tuple[StrengthProblem, ...]
+    length: int
+    required: int
+    known_weak_index: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(p.code for p in self.problems)
+
+    def has(self, code: str) -> bool:
+        return code in self.codes
+
+    def summary(self) -> str:
+        return "; ".join(p.message for p in self.problems) or "strong"
+
+
+# --- placeholders -----------------------------------------------------------------------------
+
+_PLACEHOLDER_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p, re.IGNORECASE), why)
+    for p, why in (
+        (r"^your[-_ .]", "starts with 'your-', like a template value"),
+        (r"^<[^<>]*>$|<(your|insert|secret|jwt|key|token|replace)[^<>]*>", "an <angle-bracket> placeholder"),
+        (r"\$\{[^}]*\}|^\$[A-Za-z_][A-Za-z0-9_]*$|^\{\{.*\}\}$", "an unexpanded ${VAR} or {{ }} reference"),
+        (r"change[-_ .]?(me|this|it)(?![a-z])", "a 'change-me' placeholder"),
+        (r"^replace|replace[-_ .]?(me|this|with)", "a 'replace-me' placeholder"),
+        (r"^x{3,}|x{8,}|^\*{3,}|^\.{3,}$", "a run of x or * used as a placeholder"),
+        (r"(^|[^a-z0-9])(todo|fixme|tbd)([^a-z0-9]|$)", "a TODO placeholder"),
+        (r"example|placeholder|dummy|(^|[^a-z])sample([^a-z]|$)", "an example or placeholder value"),
+        (r"^(insert|enter|put|set|add)[-_ .]?(your|a|the|secret|key)", "an 'insert your key' placeholder"),
+    )
+)
+
+# A value made *only* of these words (and digits) is a description, not a secret:
+# "super-secret-jwt-key-for-production", "a-string-secret-at-least-256-bits-long".
+_PLACEHOLDER_WORDS = frozenset(
+    """
+    a an the my our your this that some any for of to at in with and or is be must here long least
+    minimum min max chars characters character bits bytes byte length string random secure secret
+    secrets key keys jwt token tokens signing sign auth api app application password passwd pass
+    default test testing dev development local staging stage prod production live qa env environment
+    value super very strong real new please change me replace generate generated insert put set use
+    do not dont never commit security hmac hs256 hs384 hs512 session cookie django flask fastapi
+    express
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
+
+_WORD_SPLIT = re.compile(r"[-_ .:/]+")
+
+
+def placeholder_reason(value: str) -> str | None:
+    """Why ``value`` looks like a placeholder, or ``None``."""
+    text = value.strip()
+    if not text:
+        return None
+    for pattern, why in _PLACEHOLDER_PATTERNS:
+        if pattern.search(text):
+            return why
+    words = [w for w in _WORD_SPLIT.split(text.lower()) if w]
+    if words and all(w in _PLACEHOLDER_WORDS or w.isdigit() for w in words):
+        return "made only of words like 'secret', 'key' or 'production', not random characters"
+    return None
+
+
+# --- known-weak list ---------------------------------------------------------------------------
+
+_weak_lock = threading.Lock()
+_weak_index: dict[bytes, int] | None = None
+_weak_entries: list[bytes] | None = None
+_extra_index: dict[bytes, int] | None = None
+
+
+def _load_weak() -> tuple[list[bytes], dict[bytes, int], dict[bytes, int]]:
+    global _weak_index, _weak_entries, _extra_index
+    with _weak_lock:
+        if _weak_index is None or _weak_entries is None or _extra_index is None:
+            data = resources.files("keydrift.data").joinpath(KNOWN_WEAK_FILE).read_bytes()
+            # The list uses CRLF endings; entry N is line N (1-based) of the shipped file.
+            entries = data.split(b"\r\n") if b"\r\n" in data else data.split(b"\n")
+            index: dict[bytes, int] = {}
+            for lineno, entry in enumerate(entries, start=1):
+                if entry and entry not in index:
+                    index[entry] = lineno
+            extra_text = resources.files("keydrift.data").joinpath(EXTRA_WEAK_FILE).read_bytes()
+            extra: dict[bytes, int] = {}
+            for lineno, line in enumerate(extra_text.split(b"\n"), start=1):
+                if line and not line.startswith(b"#"):
+                    extra.setdefault(line, lineno)
+            _weak_entries, _weak_index, _extra_index = entries, index, extra
+        return _weak_entries, _weak_index, _extra_index
+
+
+def known_weak_entries() -> list[bytes]:
+    """The public known-weak list (wallarm/jwt-secrets, MIT), entry N at index N-1."""
+    return _load_weak()[0]
+
+
+def extra_weak_entries() -> list[bytes]:
+    """keydrift's own additions: documentation and app defaults missing from the public list."""
+    return list(_load_weak()[2])
+
+
+def known_weak_index(secret: Any) -> int | None:
+    """Line number of ``secret`` in the known-weak list, or ``None``. O(1) after a lazy load."""
+    _, index, _ = _load_weak()
+    return index.get(secret_bytes(secret))
+
+
+def known_weak_match(secret: Any) -> str | None:
+    """A description of which list holds ``secret`` (no value), or ``None``."""
+    raw = secret_bytes(secret)
+    _, index, extra = _load_weak()
+    if raw in index:
+        return f"entry {index[raw]} of the public jwt-secrets list"
+    if raw in extra:
+        return f"entry {extra[raw]} of keydrift's list of published defaults"
+    return None
+
+
+# --- entropy -----------------------------------------------------------------------------------
+
+
+def _shannon_bits_per_char(text: bytes) -> float:
+    counts = Counter(text)
+    n = len(text)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+_REPEAT = re.compile(rb"^(.{1,16}?)\1+(.{0,16})$", re.DOTALL)
+
+
+def _entropy_problem(raw: bytes) -> str | None:
+    if len(raw) < 8:
+        return None  # length finding already covers it
+    distinct = len(set(raw))
+    if distinct < 6 or (len(raw) >= 20 and distinct < 10):
+        return f"only {distinct} distinct characters"
+    m = _REPEAT.match(raw)
+    if m and len(m.group(1)) * 2 <= len(raw):
+        return f"a {len(m.group(1))}-character pattern repeated"
+    bits = _shannon_bits_per_char(raw)
+    if bits < 3.0:
+        return f"low entropy ({bits:.1f} bits per character)"
+    return None
+
+
+# --- the check ---------------------------------------------------------------------------------
+
+
+def check_strength(
+    secret: Any, algorithm: str = "HS256", *, min_bytes: int | None = None
+) -> StrengthReport:
+    """Assess an HMAC secret. Accepts ``str``, ``bytes``, ``SecretValue`` or ``ResolvedSecret``.
+
+    Problems: ``empty``, ``too_short`` (RFC 7518 3.2: 32/48/64 bytes for HS256/384/512),
+    ``low_entropy``, ``placeholder``, ``known_weak`` and ``public_key``.
+    """
+    raw = secret_bytes(secret)
+    required = max(MIN_HMAC_BYTES.get(algorithm, 32), min_bytes or 0)
+    problems: list[StrengthProblem] = []
+    if not raw.strip():
+        return StrengthReport(
+            (StrengthProblem("empty", "the secret is empty"),), length=len(raw), required=required
+        )
+    if is_public_key_material(raw):
+        problems.append(
+            StrengthProblem(
+                "public_key",
+                "this is a PEM/DER/SSH key, not an HMAC secret: whoever has the public key "
+                "could forge tokens (algorithm confusion)",
+            )
+        )
+    if len(raw) < required:
+        problems.append(
+            StrengthProblem(
+                "too_short",
+                f"{len(raw)} bytes; RFC 7518 section 3.2 requires at least {required} for "
+                f"{algorithm}",
+            )
+        )
+    text = raw.decode("utf-8", errors="replace")
+    reason = placeholder_reason(text)
+    if reason:
+        problems.append(StrengthProblem("placeholder", f"looks like a placeholder: {reason}"))
+    weak_idx = known_weak_index(raw)
+    match = known_weak_match(raw)
+    if match:
+        problems.append(
+            StrengthProblem("known_weak", f"publicly known weak secret ({match}): anyone can "
+                            "forge tokens with it")
+        )
+    if not any(p.code == "public_key" for p in problems):
+        entropy = _entropy_problem(raw)
+        if entropy:
+            problems.append(StrengthProblem("low_entropy", f"low entropy: {entropy}"))
+    return StrengthReport(tuple(problems), length=len(raw), required=required,
+                          known_weak_index=weak_idx)

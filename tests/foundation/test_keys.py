@@ -1,0 +1,134 @@
+"""Fingerprints must equal the RFC 7638 thumbprints other JOSE libraries compute."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+
+import pytest
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from hypothesis import given
+from hypothesis import strategies as st
+from jwcrypto import jwk
+
+from keydrift.errors import WeakSecretError
+from keydrift.keys import PreparedHMAC, derive_fernet_key, fingerprint, jwk_thumbprint, short
+from keydrift.secret import SecretValue
+
+
+def _jwcrypto_thumbprint_of_pem(pem: bytes) -> str:
+    key = jwk.JWK.from_pem(pem)
+    return str(key.thumbprint())
+
+
+def test_rfc7638_example_vector() -> None:
+    # The RSA example of RFC 7638 section 3.1 and its published thumbprint.
+    n = (
+        "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECP"
+        "ebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2Q"
+        "vzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQF"
+        "h6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"
+    )
+    assert jwk_thumbprint({"kty": "RSA", "n": n, "e": "AQAB", "alg": "RS256", "kid": "x"}) == (
+        "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+    )
+
+
+@pytest.mark.parametrize("secret", [b"k" * 32, secrets.token_bytes(64), b"\x00\xff" * 20])
+def test_hmac_fingerprint_matches_jwcrypto(secret: bytes) -> None:
+    key = jwk.JWK(kty="oct", k=base64.urlsafe_b64encode(secret).rstrip(b"=").decode())
+    assert fingerprint(secret) == key.thumbprint()
+    assert fingerprint(SecretValue(secret)) == key.thumbprint()
+
+
+def test_hmac_fingerprint_matches_pyjwt_jwk() -> None:
+    from jwt.algorithms import HMACAlgorithm
+
+    secret = secrets.token_bytes(48)
+    as_jwk = json.loads(HMACAlgorithm.to_jwk(secret))
+    assert fingerprint(secret) == jwk_thumbprint(as_jwk)
+
+
+def _pem_pair(private: object) -> tuple[bytes, bytes]:
+    priv = private.private_bytes(  # type: ignore[attr-defined]
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    pub = private.public_key().public_bytes(  # type: ignore[attr-defined]
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return priv, pub
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048),
+        lambda: ec.generate_private_key(ec.SECP256R1()),
+        lambda: ec.generate_private_key(ec.SECP384R1()),
+        lambda: ed25519.Ed25519PrivateKey.generate(),
+    ],
+    ids=["rsa", "ec-p256", "ec-p384", "ed25519"],
+)
+def test_asymmetric_fingerprint_matches_jwcrypto(make: object) -> None:
+    private = make()  # type: ignore[operator]
+    priv_pem, pub_pem = _pem_pair(private)
+    expected = _jwcrypto_thumbprint_of_pem(pub_pem)
+    assert fingerprint(private) == expected
+    assert fingerprint(private.public_key()) == expected
+    assert fingerprint(pub_pem) == expected  # PEM bytes fingerprint as the public key they hold
+    assert fingerprint(priv_pem) == expected  # and a private key as its public half
+
+
+def test_short_form() -> None:
+    fp = fingerprint(b"x" * 32)
+    assert short(fp) == fp[:12] and len(short(fp)) == 12
+    assert fingerprint(b"x" * 32, full=False) == fp[:12]
+
+
+@given(st.binary(min_size=1, max_size=300), st.binary(max_size=500),
+       st.sampled_from(["HS256", "HS384", "HS512"]))
+def test_prepared_hmac_equals_stdlib(key: bytes, msg: bytes, alg: str) -> None:
+    digest = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}[alg]
+    assert PreparedHMAC(key, alg).digest(msg) == hmac.new(key, msg, digest).digest()
+
+
+def test_prepared_hmac_repr_hides_key() -> None:
+    key = b"super-secret-value-that-must-not-leak-0123"
+    assert b"super" not in repr(PreparedHMAC(key)).encode()
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        secrets.token_urlsafe(32),
+        Fernet.generate_key().decode(),
+        secrets.token_hex(32),
+        "a sentence long enough to be a secret of 32+ characters",
+    ],
+    ids=["urlsafe", "fernet", "hex", "passphrase"],
+)
+def test_derive_fernet_key_is_deterministic_and_valid(secret: str) -> None:
+    one = derive_fernet_key(secret)
+    assert one == derive_fernet_key(secret.encode()) == derive_fernet_key(SecretValue(secret))
+    token = Fernet(one).encrypt(b"payload")
+    assert Fernet(derive_fernet_key(secret)).decrypt(token) == b"payload"
+    assert derive_fernet_key(secret + "x") != one
+
+
+def test_derive_fernet_key_fixed_vector() -> None:
+    # Known answer: pins the documented salt and info. Changing them would silently change every
+    # derived key in every deployment.
+    expected = b"vnqtCy4HP9xC4SM5sbvNchbPaNtV3q628H9AvPXG3nI="
+    assert derive_fernet_key("0123456789abcdef0123456789abcdef") == expected
+
+
+def test_derive_fernet_key_refuses_short() -> None:
+    with pytest.raises(WeakSecretError):
+        derive_fernet_key("short")
