@@ -89,6 +89,7 @@ _PLACEHOLDER_WORDS = frozenset(
     value super very strong real new please change me replace generate generated insert put set use
     do not dont never commit security hmac hs256 hs384 hs512 session cookie django flask fastapi
     express
+    use only just purposes demo docs documentation purpose it value here
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 

@@ -1,0 +1,121 @@
+"""Strength policy: length, entropy, placeholders, the known-weak list, public keys."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from keydrift.strength import (
+    check_strength,
+    known_weak_entries,
+    known_weak_index,
+    placeholder_reason,
+)
+
+PLACEHOLDERS = [
+    "your-secure-jwt-secret-key-staging-64-chars-minimum-for-security",
+    "your_jwt_secret_here_please_change_it_now_0123456",
+    "change-me-change-me-change-me-change-me-1234",
+    "CHANGEME_TO_SOMETHING_RANDOM_AND_LONG_1234567",
+    "<your-secret>",
+    "<JWT_SECRET>",
+    "${JWT_SECRET}",
+    "${JWT_SECRET:-default}",
+    "{{ jwt_secret }}",
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    "TODO: set a real secret before deploying!!",
+    "replace-with-a-long-random-string-of-64-chars",
+    "example-secret-key-for-documentation-only-0000",
+    "super-secret-jwt-key-for-production-use-only",
+    "a-string-secret-at-least-256-bits-long",
+    "insert-your-secret-key-here-before-you-deploy",
+]
+
+
+@pytest.mark.parametrize("value", PLACEHOLDERS)
+def test_placeholders_detected(value: str) -> None:
+    assert placeholder_reason(value) is not None
+    assert check_strength(value).has("placeholder")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        secrets.token_urlsafe(48),
+        secrets.token_hex(32),
+        base64.b64encode(secrets.token_bytes(48)).decode(),
+        "my-app-secret-9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c",
+    ],
+)
+def test_strong_values_pass(value: str) -> None:
+    report = check_strength(value)
+    assert report.ok, report.summary()
+
+
+def test_random_tokens_never_flagged() -> None:
+    # Any encoding of 32+ truly random bytes must pass: false positives train people to ignore us.
+    for i in range(3000):
+        raw = secrets.token_bytes(32 + i % 33)
+        for encoded in (base64.urlsafe_b64encode(raw).rstrip(b"=").decode(), raw.hex(),
+                        base64.b64encode(raw).decode()):
+            report = check_strength(encoded)
+            assert report.ok, (report.summary(), len(encoded))
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=200))
+def test_any_text_gives_a_report_without_the_value(text: str) -> None:
+    value = "Qz9" + text  # a prefix no message wording contains
+    report = check_strength(value)
+    assert all(value not in p.message for p in report.problems)
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "required"), [("HS256", 32), ("HS384", 48), ("HS512", 64)]
+)
+def test_rfc7518_lengths(algorithm: str, required: int) -> None:
+    just_short = secrets.token_hex(required)[: required - 1]
+    report = check_strength(just_short, algorithm)
+    assert report.has("too_short") and f"at least {required}" in report.summary()
+    assert check_strength(secrets.token_hex(required)[:required], algorithm).ok
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["a" * 64, "abababababababababababababababababab", "0123456789" * 5, "aaaabbbbaaaabbbb" * 3],
+)
+def test_low_entropy(value: str) -> None:
+    assert check_strength(value).has("low_entropy")
+
+
+def test_known_weak_list_lookup_is_exact_and_indexed() -> None:
+    entries = known_weak_entries()
+    assert len([e for e in entries if e]) >= 103_000
+    probe = next(e for e in entries[5000:] if len(e) > 3)
+    index = known_weak_index(probe)
+    assert index is not None and entries[index - 1] == probe
+    assert known_weak_index(probe + b"-not-in-list-" + secrets.token_hex(8).encode()) is None
+    report = check_strength(probe)
+    assert report.has("known_weak") and f"entry {index}" in report.summary()
+    assert probe.decode(errors="replace") not in report.summary()
+
+
+@pytest.mark.parametrize("value", ["t0p-s3cr3t", "a-string-secret-at-least-256-bits-long",
+                                   "CHANGE_ME_TO_A_COMPLEX_RANDOM_SECRET"])
+def test_published_app_defaults(value: str) -> None:
+    assert check_strength(value).has("known_weak")
+
+
+def test_empty() -> None:
+    assert check_strength("").codes == ("empty",)
+    assert check_strength("   ").codes == ("empty",)
+
+
+def test_messages_never_contain_the_value() -> None:
+    for value in [*PLACEHOLDERS, "short-value", "b" * 40]:
+        report = check_strength(value)
+        assert value not in report.summary()
