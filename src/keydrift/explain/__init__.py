@@ -1,0 +1,63 @@
+"""``keydrift explain``: decode a token without trusting it and find which secret signed it.
+
+Data flows one way: :mod:`.decode` (untrusted parsing) and :mod:`.candidates` (values with
+provenance) feed :mod:`.variants` (delivery-path transformations) and :mod:`.search` (prepared
+HMAC states, the known-weak list); :mod:`.verdict` judges; :mod:`.report` renders.
+"""
+
+from __future__ import annotations
+
+from keydrift.explain.candidates import (
+    Candidate,
+    ReaderVariant,
+    from_flags,
+    from_model,
+    from_process_env,
+)
+from keydrift.explain.claims import Expectations, Finding, TimeClaim, algorithms_arg, duration
+from keydrift.explain.decode import DecodedToken, MalformedToken, decode_token
+from keydrift.explain.report import SCHEMA_VERSION, render_text, to_json, to_json_text
+from keydrift.explain.search import PreparedKeys, WeakHit, weak_secret_search
+from keydrift.explain.variants import (
+    VARIANT_KINDS,
+    Derivation,
+    Variant,
+    register_derivation,
+    unregister_derivation,
+    variants_of,
+)
+from keydrift.explain.verdict import Explanation, Match, ServiceView, Verdict, explain
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "VARIANT_KINDS",
+    "Candidate",
+    "DecodedToken",
+    "Derivation",
+    "Expectations",
+    "Explanation",
+    "Finding",
+    "MalformedToken",
+    "Match",
+    "PreparedKeys",
+    "ReaderVariant",
+    "ServiceView",
+    "TimeClaim",
+    "Variant",
+    "Verdict",
+    "WeakHit",
+    "algorithms_arg",
+    "decode_token",
+    "duration",
+    "explain",
+    "from_flags",
+    "from_model",
+    "from_process_env",
+    "register_derivation",
+    "render_text",
+    "to_json",
+    "to_json_text",
+    "unregister_derivation",
+    "variants_of",
+    "weak_secret_search",
+]

@@ -1,0 +1,590 @@
+"""Build the :class:`~keydrift.model.types.Model`: read sources, link references, evaluate.
+
+For every environment E, service S and relevant spec P, the effective value follows
+``P.variables_for(E)`` (the function the runtime resolver uses) with the resolver's per-variable
+order: ``NAME`` first, then the file named by ``NAME_FILE``; an empty value counts as unset.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import posixpath
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TextIO
+
+from keydrift.errors import InputError
+from keydrift.model.config import Config, load_config
+from keydrift.model.secretish import is_recorded_variable, is_secret_variable, register_specs
+from keydrift.model.types import (
+    Assignment,
+    Effective,
+    Location,
+    Model,
+    Service,
+    Skipped,
+    Step,
+)
+from keydrift.sources.compose import mounted_file_assignment
+from keydrift.sources.discovery import (
+    MAX_FILE_BYTES,
+    Candidate,
+    FileReader,
+    check_bytes,
+    discover,
+    explicit_error,
+)
+from keydrift.sources.dotenv import is_template_path
+from keydrift.sources.envinfer import (
+    environment_from_name,
+    environment_from_path,
+    environment_from_variable,
+    is_test_code,
+)
+from keydrift.sources.git import GitStatus, git_status
+from keydrift.sources.interface import (
+    KeyStore,
+    PendingRef,
+    ReadContext,
+    Source,
+    SourceResult,
+    UnreadableFile,
+    all_sources,
+)
+from keydrift.spec import SecretSpec, normalize_environment
+
+__all__ = ["build_model", "preset_specs"]
+
+
+def _presets() -> tuple[object, ...]:
+    # The presets package is optional for the model: without it, no preset specs apply.
+    try:
+        from keydrift.presets import all_presets
+    except ImportError:
+        return ()
+    try:
+        return tuple(all_presets())
+    except Exception:
+        return ()
+
+
+def preset_specs() -> list[SecretSpec]:
+    """The specs of every known preset."""
+    out = []
+    for preset in _presets():
+        spec = getattr(preset, "spec", None)
+        if isinstance(spec, SecretSpec):
+            out.append(spec)
+    return out
+
+
+def build_model(
+    paths: Sequence[str],
+    *,
+    config: Config | None = None,
+    environment: str | None = None,
+    stdin: TextIO | None = None,
+) -> Model:
+    """See :func:`keydrift.model.build_model`."""
+    # Parsing allocates millions of short-lived, acyclic objects (AST and YAML nodes) that
+    # reference counting frees; the cyclic collector would rescan the growing model again and
+    # again, which made a 10x larger tree cost ~12x the time. It is off only while we build.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _build(paths, config=config, environment=environment, stdin=stdin)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _build(
+    paths: Sequence[str],
+    *,
+    config: Config | None,
+    environment: str | None,
+    stdin: TextIO | None,
+) -> Model:
+    named = list(paths) or ["."]
+    use_stdin = "-" in named
+    fs_paths = [os.path.abspath(p) for p in named if p != "-"]
+    for original, path in zip([p for p in named if p != "-"], fs_paths, strict=True):
+        if not os.path.lexists(path):
+            raise InputError(
+                f"{original}: no such file or directory",
+                advice="pass existing files or directories (or - for stdin)",
+            )
+    root = _root(fs_paths)
+    if config is None:
+        config = load_config(root)
+    presets = _presets()
+    register_specs([*config.specs, *preset_specs()])
+
+    sources = all_sources()
+    git = git_status(root) if fs_paths else GitStatus(is_repo=False)
+    walk = discover(root, fs_paths, sources, config.ignore) if fs_paths else None
+    reader = FileReader(root)
+    skipped: list[Skipped] = list(walk.skipped) if walk else []
+    files: list[str] = []
+    seen_files: set[str] = set()
+    by_file: dict[str, SourceResult] = {}
+    results: list[SourceResult] = []
+    known = frozenset(walk.all_files) if walk else frozenset()
+
+    def ctx_for(rel: str) -> ReadContext:
+        return ReadContext(
+            root=root,
+            path=rel,
+            environment=environment_from_path(rel, config.file_environments, config.environments)
+            if rel != "-"
+            else None,
+            template=is_template_path(rel) or is_test_code(rel),
+            tracked=git.status(rel),
+            config=config,
+            files=known,
+            read_text=reader.read_text,
+            environment_of=lambda p: environment_from_path(p, config.file_environments, config.environments),
+            tracked_of=git.status,
+            is_secret=is_secret_variable,
+        )
+
+    if walk:
+        # .env files first, then compose (which reads them), then the rest, by reader priority.
+        candidates = sorted(walk.candidates, key=lambda c: (c.source.priority, c.rel))
+        for cand in candidates:
+            result = _read_one(cand, reader, ctx_for, sources)
+            if isinstance(result, Skipped):
+                if cand.explicit:
+                    raise explicit_error(cand.rel, UnreadableFile(result.reason, result.location.line))
+                skipped.append(result)
+                continue
+            if result is None:
+                continue
+            for name in (cand.rel, *result.files):
+                if name not in seen_files:
+                    seen_files.add(name)
+                    files.append(name)
+            skipped.extend(result.skipped)
+            if is_template_path(cand.rel):
+                # An example compose/k8s file documents a deployment; it deploys nothing, so
+                # its services are not evaluated (its assignments stay, marked template).
+                result.assignments.extend(
+                    a for svc in result.services for a in (*svc.env.values(),
+                                                           *svc.secret_files.values())
+                )
+                result.services, result.refs = [], []
+            results.append(result)
+            by_file[cand.rel] = result
+        # A compose file pulled in with `include:` is part of that project, not one of its own.
+        for result in results:
+            for part in result.included:
+                if part in by_file and by_file[part] is not result:
+                    by_file[part].services, by_file[part].refs = [], []
+    if use_stdin:
+        result = _read_stdin(_stdin_text(stdin or sys.stdin), ctx_for("-"), sources)
+        files.append("-")
+        results.append(result)
+
+    services: list[Service] = []
+    assignments: list[Assignment] = []
+    stores: list[KeyStore] = []
+    refs: list[PendingRef] = []
+    for result in results:
+        services.extend(result.services)
+        assignments.extend(result.assignments)
+        stores.extend(result.stores)
+        refs.extend(result.refs)
+    _link(refs, stores, services)
+    _scale(services, [s for result in results for s in result.scalers])
+
+    preset_by_service = _attach(services, presets, config)
+    seen_ids = {id(a) for a in assignments}
+    for service in services:
+        for a in (*service.env.values(), *service.secret_files.values()):
+            if id(a) not in seen_ids:
+                seen_ids.add(id(a))
+                assignments.append(a)
+
+    wanted = normalize_environment(environment) if environment else None
+    environments = _environments(config, assignments, services, wanted)
+    specs = list(config.specs)
+    for extra in preset_by_service.values():
+        for spec in extra:
+            if spec not in specs:
+                specs.append(spec)
+    effective = _evaluate(services, environments, config, preset_by_service, wanted)
+    # With --env E, effective values are computed for E only, but every assignment is kept:
+    # KD303 must still see the production copy of a staging secret.
+    return Model(
+        root=root,
+        environments=environments,
+        production_like=frozenset(config.production_like),
+        specs=specs,
+        services=services,
+        assignments=assignments,
+        effective=effective,
+        skipped=skipped,
+        files=files,
+        config=config,
+    )
+
+
+def _root(paths: list[str]) -> str:
+    if not paths:
+        return os.getcwd()
+    dirs = [p if os.path.isdir(p) else os.path.dirname(p) for p in paths]
+    return os.path.commonpath(dirs) if len(dirs) > 1 else dirs[0]
+
+
+def _read_one(
+    cand: Candidate, reader: FileReader, ctx_for: object, sources: tuple[Source, ...]
+) -> SourceResult | Skipped | None:
+    assert callable(ctx_for)
+    source = cand.source
+    try:
+        if cand.rel in reader.cache:
+            text = reader.cache[cand.rel]
+            data = None
+        else:
+            data = reader.read_bytes(cand.rel, source.max_bytes)
+            if source.kind != "unknown" and not cand.explicit and not source.wants(data):
+                return None
+            text = reader.decode(data)
+            if source.kind in ("dotenv", "compose"):
+                reader.cache[cand.rel] = text  # compose projects read these again
+        if source.kind == "unknown":
+            source = _sniff(text, sources) or source
+            if source.kind == "unknown":
+                return SourceResult()
+        result: SourceResult = source.read(cand.rel, text, ctx_for(cand.rel))
+        return result
+    except UnreadableFile as exc:
+        return Skipped(Location(cand.rel, exc.line), exc.reason)
+    except RecursionError:
+        return Skipped(Location(cand.rel), "nested too deeply to read")
+
+
+def _sniff(text: str, sources: tuple[Source, ...]) -> Source | None:
+    for source in sources:
+        if source.stdin_ok and source.sniff(text):
+            return source
+    for source in sources:
+        if source.kind == "shell":
+            return source
+    return None
+
+
+def _stdin_text(stream: TextIO) -> str:
+    """Stdin with the same checks as a file (bytes when there is a binary buffer, so invalid
+    UTF-8 is reported rather than raised by the text layer)."""
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None:
+        data = buffer.read(MAX_FILE_BYTES + 1)
+    else:
+        data = stream.read(MAX_FILE_BYTES + 1).encode("utf-8", "surrogatepass")
+    try:
+        check_bytes(data)
+        return FileReader.decode(data)
+    except UnreadableFile as exc:
+        raise InputError(
+            f"cannot check stdin: {exc.reason}",
+            where="-",
+            advice="pipe `kubectl get ... -o yaml` or `docker compose config` output",
+        ) from None
+
+
+def _read_stdin(text: str, ctx: ReadContext, sources: tuple[Source, ...]) -> SourceResult:
+    source = _sniff(text, sources)
+    if source is None:
+        return SourceResult()
+    if source.kind == "shell":
+        for s in sources:
+            if s.kind == "dotenv":
+                source = s
+    try:
+        return source.read("-", text, ctx)
+    except UnreadableFile as exc:
+        raise InputError(
+            f"cannot check stdin: {exc.reason}",
+            where=f"-:{exc.line or 0}",
+            advice="pipe `kubectl get ... -o yaml` or `docker compose config` output",
+        ) from None
+
+
+# -- Kubernetes references -------------------------------------------------------------------
+
+
+_StoreIndex = dict[tuple[str, str], list[KeyStore]]
+
+
+def _candidates(ref: PendingRef, stores: _StoreIndex) -> list[KeyStore]:
+    return [
+        s
+        for s in stores.get((ref.kind, ref.name), ())
+        if ref.namespace is None or s.namespace in (None, ref.namespace)
+    ]
+
+
+def _pick_store(ref: PendingRef, stores: _StoreIndex, service: Service) -> KeyStore | None:
+    matches = _candidates(ref, stores)
+    if not matches:
+        return None
+    service_dir = posixpath.dirname(ref.location.path)
+
+    def score(store: KeyStore) -> tuple[int, int, int]:
+        return (
+            int(store.environment == service.environment),
+            int(posixpath.dirname(store.location.path) == service_dir),
+            int(store.namespace == ref.namespace),
+        )
+
+    return max(matches, key=score)
+
+
+def _link(refs: list[PendingRef], all_stores: list[KeyStore], services: list[Service]) -> None:
+    """Resolve pod-template references; ``env`` wins over ``envFrom`` (later envFrom wins).
+
+    A workload without an environment whose Secrets exist in several environments (a kustomize
+    ``base/`` with ``overlays/staging`` and ``overlays/production``) becomes one service per
+    environment, each linked to that environment's Secrets.
+    """
+    index: _StoreIndex = {}
+    for store in all_stores:
+        index.setdefault((store.kind, store.name), []).append(store)
+    stores = index
+    grouped: dict[int, list[PendingRef]] = {}
+    for ref in refs:
+        grouped.setdefault(id(ref.service), []).append(ref)
+    linked: list[Service] = []
+    for service in services:
+        own = grouped.get(id(service))
+        if not own:
+            linked.append(service)
+            continue
+        targets = [service]
+        if service.environment is None:
+            envs = sorted(
+                {st.environment for r in own for st in _candidates(r, stores) if st.environment}
+            )
+            if envs:
+                targets = [_clone(service, env) for env in envs]
+        for target in targets:
+            for ref in own:
+                _link_one(ref, target, stores)
+        linked.extend(targets)
+    services[:] = linked
+
+
+def _clone(service: Service, environment: str) -> Service:
+    return replace(
+        service,
+        environment=environment,
+        env={k: replace(a, environment=environment) for k, a in service.env.items()},
+        secret_files=dict(service.secret_files),
+    )
+
+
+def _link_one(ref: PendingRef, service: Service, stores: _StoreIndex) -> None:
+    store = _pick_store(ref, stores, service)
+    ref_step = Step(ref.location, _ref_note(ref))
+    if ref.mount:
+        if store is None:
+            return
+        keys = [ref.key] if ref.key else list(store.data)
+        for key in keys:
+            if key not in store.data:
+                continue
+            target = ref.variable + key if ref.variable.endswith("/") else ref.variable
+            held = store.data[key]
+            mounted = _via(held, service, target, ref_step)
+            if held.value is not None:
+                # A mounted file: keydrift's resolver drops one trailing newline, apps that
+                # read the file themselves keep it (KD501 compares the two).
+                as_file = mounted_file_assignment(
+                    target, held.value.reveal_text(), held.location, held.source, service.name,
+                    mounted.chain, held.tracked,
+                )
+                mounted = replace(as_file, environment=mounted.environment, raw=held.raw)
+            service.secret_files[target] = mounted
+        return
+    if ref.key is None:  # envFrom
+        if store is None:
+            return
+        for key, assignment in store.data.items():
+            var = ref.prefix + key
+            if var in ref.shadow or not is_recorded_variable(var):
+                continue
+            service.env[var] = _via(assignment, service, var, ref_step)
+        return
+    found = store.data.get(ref.key) if store else None
+    if found is None:
+        where = f"{ref.kind} {ref.name}" + ("" if store else " (not in the scanned files)")
+        service.env[ref.variable] = Assignment(
+            variable=ref.variable,
+            value=None,
+            location=ref.location,
+            source="kubernetes",
+            environment=service.environment,
+            service=service.name,
+            chain=(ref_step, Step(ref.location, f"key {ref.key} of {where}")),
+            literal=False,
+        )
+        return
+    service.env[ref.variable] = _via(found, service, ref.variable, ref_step)
+
+
+def _scale(services: list[Service], scalers: list[tuple[str, str | None, int]]) -> None:
+    """An autoscaler may run up to ``maxReplicas`` pods of its target: count the most.
+
+    Matched by workload name; an autoscaler whose namespace names another environment than the
+    workload's is for a different deployment of it.
+    """
+    for name, namespace, most in scalers:
+        scaler_env = environment_from_name(namespace) if namespace else None
+        for service in services:
+            if service.platform != "kubernetes" or service.name.split("/", 1)[0] != name:
+                continue  # names are "workload/container" for multi-container pods
+            if scaler_env and service.environment and scaler_env != service.environment:
+                continue
+            service.replicas = max(service.replicas, most)
+
+
+def _ref_note(ref: PendingRef) -> str:
+    if ref.mount:
+        return f"volume from {ref.kind} {ref.name} at {ref.variable}"
+    if ref.key is None:
+        prefix = f" (prefix {ref.prefix})" if ref.prefix else ""
+        return f"envFrom {ref.kind} {ref.name}{prefix}"
+    return f"{ref.variable} from {ref.kind} {ref.name} key {ref.key}"
+
+
+def _via(store_value: Assignment, service: Service, variable: str, step: Step) -> Assignment:
+    return replace(
+        store_value,
+        variable=variable,
+        service=service.name,
+        environment=service.environment or store_value.environment,
+        chain=(step, *store_value.chain),
+    )
+
+
+# -- presets, groups, environments ------------------------------------------------------------
+
+
+def _attach(
+    services: list[Service], presets: tuple[object, ...], config: Config
+) -> dict[int, list[SecretSpec]]:
+    out: dict[int, list[SecretSpec]] = {}
+    for service in services:
+        matched = []
+        for preset in presets:
+            match = getattr(preset, "match_image", None)
+            if service.image and callable(match) and match(service.image):
+                matched.append(preset)
+        service.presets = tuple(str(getattr(p, "id", "")) for p in matched)
+        service.groups = config.groups_of(service.name)
+        out[id(service)] = [p.spec for p in matched if isinstance(getattr(p, "spec", None), SecretSpec)]  # type: ignore[attr-defined]
+    return out
+
+
+def _environments(
+    config: Config, assignments: list[Assignment], services: list[Service], wanted: str | None
+) -> list[str]:
+    if wanted:
+        return [wanted]
+    seen = set(config.environments)
+    seen.update(a.environment for a in assignments if a.environment)
+    # `JWT_SECRET_PRODUCTION` set for a service says a production deployment exists
+    for a in assignments:
+        if a.environment is None and "_" in a.variable:
+            env = environment_from_variable(a.variable, config.environments)
+            if env:
+                seen.add(env)
+    seen.update(s.environment for s in services if s.environment)
+    return sorted(seen)
+
+
+def _relevant_specs(service: Service, config: Config, preset_specs_: list[SecretSpec]) -> list[SecretSpec]:
+    specs = list(preset_specs_)
+    names = list(service.env) + [n[: -len("_FILE")] for n in service.env if n.endswith("_FILE")]
+    for spec in config.specs:
+        if spec in specs:
+            continue
+        if service.groups or any(spec.matches_variable(n) for n in names):
+            specs.append(spec)
+    return specs
+
+
+def _evaluate(
+    services: list[Service],
+    environments: list[str],
+    config: Config,
+    preset_by_service: dict[int, list[SecretSpec]],
+    wanted: str | None,
+) -> list[Effective]:
+    out: list[Effective] = []
+    for service in services:
+        if wanted and service.environment not in (None, wanted):
+            continue
+        envs: list[str | None] = (
+            [service.environment] if service.environment is not None else [*environments] or [None]
+        )
+        for spec in _relevant_specs(service, config, preset_by_service.get(id(service), [])):
+            for env in envs:
+                out.append(effective_for(service, spec, env))
+    return out
+
+
+def effective_for(service: Service, spec: SecretSpec, environment: str | None) -> Effective:
+    """The resolver's answer for ``service`` in ``environment``: the first variable of
+    ``spec.variables_for(environment)`` that is set (``NAME``, then ``NAME_FILE``)."""
+    winner: Assignment | None = None
+    variable: str | None = None
+    shadowed: list[Assignment] = []
+    for name in spec.variables_for(environment):
+        found = _lookup(service, name, spec.file_suffix)
+        if found is None:
+            continue
+        if winner is None:
+            winner, variable = found, name
+        else:
+            shadowed.append(found)
+    return Effective(
+        service=service,
+        environment=environment,
+        spec=spec,
+        variable=variable,
+        assignment=winner,
+        shadowed=tuple(shadowed),
+    )
+
+
+def _lookup(service: Service, name: str, suffix: str) -> Assignment | None:
+    direct = service.env.get(name)
+    if direct is not None and (direct.value is None or len(direct.value) > 0):
+        return direct
+    via = service.env.get(name + suffix)
+    if via is None:
+        return None
+    path = via.value.reveal_text().strip() if via.value is not None else ""
+    if not path:
+        return None
+    mounted = service.secret_files.get(path)
+    if mounted is None and not path.startswith("/"):
+        mounted = service.secret_files.get("/run/secrets/" + path)
+    if mounted is None:
+        return replace(
+            via,
+            variable=name,
+            value=None,
+            literal=False,
+            chain=(
+                *via.chain,
+                Step(via.location, f"{name}{suffix} names a file not found in the scanned files"),
+            ),
+        )
+    return replace(
+        mounted, variable=name, chain=(Step(via.location, f"{name}{suffix} -> {path}"), *mounted.chain)
+    )

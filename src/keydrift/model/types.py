@@ -1,0 +1,167 @@
+"""The public types of ``keydrift check``'s model (see the model contract).
+
+Sources produce :class:`Assignment` objects; the model groups them into :class:`Service` objects
+and computes one :class:`Effective` per environment x service x spec. Rules read a :class:`Model`
+and nothing else. Values are :class:`~keydrift.secret.SecretValue` objects, so no repr here can
+show a secret.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from keydrift.secret import SecretValue
+from keydrift.spec import SecretSpec
+
+if TYPE_CHECKING:
+    from keydrift.model.config import Config
+
+__all__ = [
+    "Assignment",
+    "Effective",
+    "Location",
+    "Model",
+    "ReaderView",
+    "Service",
+    "Skipped",
+    "Step",
+]
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in the scanned tree: path relative to the scan root (POSIX), ``-`` for stdin."""
+
+    path: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else self.path
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a provenance chain, e.g. ``env_file: .env.staging``."""
+
+    location: Location
+    note: str
+
+    def __str__(self) -> str:
+        return f"{self.location} ({self.note})" if self.note else str(self.location)
+
+
+@dataclass(frozen=True)
+class ReaderView:
+    """The same written value as seen by one delivery path (feeds KD501).
+
+    ``reader`` is one of ``python-dotenv``, ``compose-env_file``, ``docker-run-env-file``,
+    ``kubectl-from-env-file``, ``compose-interpolation``, ``k8s-secret-data``, ``mounted-file``.
+    """
+
+    reader: str
+    value: SecretValue
+    note: str
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A variable given a value somewhere.
+
+    ``value`` is what the consuming process will see (``None``: an unresolvable reference, e.g.
+    ``${VAR}`` left to the deploy shell or a Secret not in the scanned files); ``raw`` is the
+    text as written before the delivery path transformed it. ``readers`` lists every delivery
+    path's view of the same text when at least two of them differ, and is empty when all agree.
+    ``service`` is ``None`` for file-level assignments (a ``.env`` line, a deploy script).
+    """
+
+    variable: str
+    value: SecretValue | None
+    location: Location
+    source: str
+    environment: str | None
+    service: str | None = None
+    chain: tuple[Step, ...] = ()
+    raw: SecretValue | None = None
+    template: bool = False
+    literal: bool = True
+    tracked: str | None = None
+    readers: tuple[ReaderView, ...] = ()
+
+
+@dataclass
+class Service:
+    """A process group that consumes secrets (compose service, k8s workload, deploy script)."""
+
+    name: str
+    platform: str
+    environment: str | None
+    location: Location
+    image: str | None = None
+    replicas: int = 1
+    workers: int = 1
+    env: dict[str, Assignment] = field(default_factory=dict)
+    secret_files: dict[str, Assignment] = field(default_factory=dict)
+    groups: tuple[str, ...] = ()
+    presets: tuple[str, ...] = ()
+    shares_state: bool = False
+
+    @property
+    def processes(self) -> int:
+        """How many processes run this service's code (replicas x workers)."""
+        return max(1, self.replicas) * max(1, self.workers)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file not checked, with a one-line reason (never containing a value)."""
+
+    location: Location
+    reason: str
+
+
+@dataclass(frozen=True)
+class Effective:
+    """Which secret service S uses in environment E for spec P (``variable`` None: missing)."""
+
+    service: Service
+    environment: str | None
+    spec: SecretSpec
+    variable: str | None
+    assignment: Assignment | None
+    shadowed: tuple[Assignment, ...] = ()
+
+
+@dataclass
+class Model:
+    """Everything ``keydrift check`` knows about a tree; rules read only this."""
+
+    root: str
+    environments: list[str]
+    production_like: frozenset[str]
+    specs: list[SecretSpec]
+    services: list[Service]
+    assignments: list[Assignment]
+    effective: list[Effective]
+    skipped: list[Skipped]
+    files: list[str]
+    config: Config
+    _consumers: dict[tuple[str, Location], set[str]] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def consumers(self, variable: str, written_at: Location) -> tuple[str, ...]:
+        """Names of services whose effective assignment of ``variable`` is written at
+        ``written_at`` (the last step of its chain, else its location), sorted.
+
+        Indexed once, so rules can ask for every assignment in linear total time.
+        """
+        if self._consumers is None:
+            index: dict[tuple[str, Location], set[str]] = {}
+            for e in self.effective:
+                b = e.assignment
+                if b is not None:
+                    where = b.chain[-1].location if b.chain else b.location
+                    index.setdefault((b.variable, where), set()).add(e.service.name)
+            self._consumers = index
+        return tuple(sorted(self._consumers.get((variable, written_at), ())))

@@ -1,0 +1,135 @@
+"""The preset interface and its registry.
+
+A preset knows one app's secret variables (as a :class:`~keydrift.spec.SecretSpec` named after
+the preset id), what the app does when they are unset, whether every process must share them,
+and the app's format rule. It is detected from container images. Each ``keydrift/presets/<app>.py``
+defines one :class:`Preset` subclass; :func:`all_presets` discovers them, so adding an app needs
+no change anywhere else.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+import pkgutil
+import re
+from functools import cache
+from typing import ClassVar
+
+from keydrift.secret import SecretValue
+from keydrift.spec import SecretSpec
+
+__all__ = ["Preset", "all_presets", "normalize_image", "preset_by_id", "presets_for_image"]
+
+_DIGEST = re.compile(r"@sha256:[0-9a-f]+$", re.IGNORECASE)
+_DEFAULT_REGISTRIES = ("docker.io/", "index.docker.io/", "registry-1.docker.io/")
+
+
+def normalize_image(image: str) -> tuple[str, ...]:
+    """Names an image reference can be matched by, without tag or digest, lower-cased.
+
+    ``docker.n8n.io/n8nio/n8n:1.80`` gives ``("docker.n8n.io/n8nio/n8n", "n8nio/n8n")``;
+    ``postgres`` gives ``("postgres", "library/postgres")``.
+    """
+    ref = _DIGEST.sub("", image.strip().lower())
+    slash = ref.rfind("/")
+    colon = ref.rfind(":")
+    if colon > slash:  # a tag, not a registry port
+        ref = ref[:colon]
+    for prefix in _DEFAULT_REGISTRIES:
+        if ref.startswith(prefix):
+            ref = ref[len(prefix):]
+    names = [ref]
+    first, _, rest = ref.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        names.append(rest)  # mirrors and private registries keep the repository path
+    if ref.startswith("library/"):
+        names.append(ref[len("library/"):])
+    elif "/" not in ref:
+        names.append(f"library/{ref}")
+    return tuple(dict.fromkeys(names))
+
+
+class Preset:
+    """One app. Subclasses set the class data below and may override :meth:`format_rule`."""
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+    spec: ClassVar[SecretSpec]
+    image_patterns: ClassVar[tuple[str, ...]]
+    unset_behaviour: ClassVar[str]
+    """What the app does when the secret is unset, as the end of "If it is unset, ..."."""
+    must_share: ClassVar[bool] = True
+    """All processes and components of the app must use the same secret."""
+    generates_when_unset: ClassVar[bool] = False
+    """Each process makes up its own key when unset (so several processes never agree)."""
+    public_defaults: ClassVar[tuple[str, ...]] = ()
+    """Values the app's own docs or code publish as defaults (never acceptable)."""
+    variables_are_unique: ClassVar[bool] = True
+    """The variable names belong to this app alone (``SECRET_KEY`` does not)."""
+    format_hint: ClassVar[str] = ""
+    """How to make a value in the app's format, when it has one."""
+    docs_url: ClassVar[str]
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        return self.spec.variables_for(None)
+
+    def match_image(self, image: str | None) -> bool:
+        """True when ``image`` (any tag, digest or registry mirror) runs this app."""
+        if not image:
+            return False
+        names = normalize_image(image)
+        return any(
+            fnmatch.fnmatchcase(name, pattern) for name in names for pattern in self.image_patterns
+        )
+
+    def is_public_default(self, value: SecretValue) -> bool:
+        return any(value.equals(d) for d in self.public_defaults)
+
+    def format_rule(self, value: SecretValue) -> str | None:
+        """Why ``value`` breaks the app's format (never quoting it), or ``None``.
+
+        Public defaults are a strength problem (KD302), not a format one.
+        """
+        return None
+
+    def __repr__(self) -> str:
+        return f"<Preset {self.id}>"
+
+
+@cache
+def all_presets() -> tuple[Preset, ...]:
+    """Every preset in ``keydrift.presets``, one per module, sorted by id."""
+    import keydrift.presets as package
+
+    found: dict[str, Preset] = {}
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name in ("interface",) or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for obj in vars(module).values():
+            if (
+                isinstance(obj, type)
+                and issubclass(obj, Preset)
+                and obj is not Preset
+                and obj.__module__ == module.__name__
+            ):
+                instance = obj()
+                if instance.id in found:
+                    raise RuntimeError(f"two presets with id {instance.id!r}")
+                found[instance.id] = instance
+    return tuple(found[k] for k in sorted(found))
+
+
+def preset_by_id(preset_id: str) -> Preset | None:
+    """The preset with ``preset_id`` or ``None``."""
+    for preset in all_presets():
+        if preset.id == preset_id:
+            return preset
+    return None
+
+
+def presets_for_image(image: str | None) -> tuple[Preset, ...]:
+    """The presets whose images match ``image``."""
+    return tuple(p for p in all_presets() if p.match_image(image))

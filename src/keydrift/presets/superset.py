@@ -1,0 +1,26 @@
+"""Apache Superset: ``SUPERSET_SECRET_KEY`` signs sessions and encrypts stored passwords."""
+
+from __future__ import annotations
+
+from keydrift.presets.interface import Preset
+from keydrift.spec import SecretSpec
+
+
+class Superset(Preset):
+    id = "superset"
+    title = "Apache Superset"
+    spec = SecretSpec(name="superset", variables=("SUPERSET_SECRET_KEY",), previous_variables=())
+    image_patterns = ("apache/superset", "apache/superset-*")
+    unset_behaviour = (
+        "Superset falls back to its public default SECRET_KEY and refuses to start outside "
+        "debug mode"
+    )
+    must_share = True
+    generates_when_unset = False
+    # Published in superset/config.py and older docs; also in keydrift's known-weak list.
+    public_defaults = (
+        "CHANGE_ME_TO_A_COMPLEX_RANDOM_SECRET",
+        "thisISaSECRET_1234",
+        "\\2\\1thisismyscretkey\\1\\2\\e\\y\\y\\h",
+    )
+    docs_url = "https://superset.apache.org/docs/configuration/configuring-superset/"

@@ -1,0 +1,66 @@
+"""Machine report: the versioned JSON document described in ``docs/json-schema.md``.
+
+Its JSON Schema is ``docs/schema/check-output-v1.json``; ``schema_version`` changes only when a
+field is removed or changes meaning (new fields may appear in version 1).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from keydrift._version import __version__
+from keydrift.report.interface import CheckResult
+from keydrift.rules.interface import Finding, Severity
+
+SCHEMA_VERSION = 1
+
+
+def _finding(result: CheckResult, f: Finding) -> dict[str, Any]:
+    rule = result.rule(f.rule)
+    return {
+        "id": f.finding_id,
+        "rule": f.rule,
+        "name": rule.name if rule else None,
+        "severity": f.severity.value,
+        "environment": f.environment,
+        "services": list(f.services),
+        "variable": f.variable,
+        "locations": [{"path": loc.path, "line": loc.line} for loc in f.locations],
+        "provenance": [
+            {"path": s.location.path, "line": s.location.line, "note": s.note} for s in f.steps
+        ],
+        "message": f.message,
+        "runtime_effect": f.runtime_effect,
+        "fix": f.fix,
+        "fingerprints": list(f.fingerprints),
+        "help_uri": rule.help_uri if rule else None,
+    }
+
+
+def document(result: CheckResult) -> dict[str, Any]:
+    """The report as a JSON-ready dict."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "keydrift", "version": __version__},
+        "root": result.root,
+        "environments": list(result.environments),
+        "findings": [_finding(result, f) for f in result.findings],
+        "skipped": [
+            {"path": s.location.path, "line": s.location.line, "reason": s.reason}
+            for s in result.skipped
+        ],
+        "summary": {
+            "files_checked": result.files_checked,
+            "findings": len(result.findings),
+            "error": result.count(Severity.ERROR),
+            "warning": result.count(Severity.WARNING),
+            "note": result.count(Severity.NOTE),
+            "skipped": len(result.skipped),
+            "baselined": result.baselined,
+        },
+    }
+
+
+def render(result: CheckResult, *, color: bool = False) -> str:
+    return json.dumps(document(result), indent=2, sort_keys=False) + "\n"

@@ -1,0 +1,82 @@
+"""Human report: findings grouped by environment, colour through rich only when asked (a TTY)."""
+
+from __future__ import annotations
+
+import io
+from itertools import groupby
+
+from keydrift.report.interface import CheckResult
+from keydrift.rules.interface import Finding, Severity
+
+_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan"}
+Line = list[tuple[str, str]]  # (text, rich style) segments
+MAX_LOCATIONS = 12  # per finding in text; JSON and SARIF carry them all
+
+
+def _env_key(f: Finding) -> str:
+    return f.environment or ""
+
+
+def _lines(result: CheckResult) -> list[Line]:
+    out: list[Line] = []
+    ordered = sorted(result.findings, key=Finding.sort_key)
+    for env, items in groupby(ordered, key=_env_key):
+        group = list(items)
+        out.append([(f"== {env or 'any environment'} ==", "bold")])
+        for f in group:
+            rule = result.rule(f.rule)
+            name = rule.name if rule else ""
+            head: Line = [
+                (f.severity.value, _STYLE[f.severity]),
+                (" ", ""),
+                (f.rule, "bold"),
+                (f" {name}" if name else "", ""),
+            ]
+            if f.services:
+                head.append((f"  [{', '.join(f.services)}]", "magenta"))
+            out.append(head)
+            out.append([("  " + f.message, "")])
+            if f.locations:
+                first, *rest = [str(loc) for loc in f.locations]
+                out.append([("  at: ", "dim"), (first, "")])
+                out.extend([("      " + loc, "")] for loc in rest[:MAX_LOCATIONS])
+                if len(rest) > MAX_LOCATIONS:
+                    more = len(rest) - MAX_LOCATIONS
+                    out.append([(f"      ... and {more} more (see --format json)", "dim")])
+            if f.steps:
+                chain = " -> ".join(str(step) for step in f.steps)
+                out.append([("  provenance: ", "dim"), (chain, "")])
+            if f.fingerprints:
+                out.append([("  fingerprints: ", "dim"), (", ".join(f.fingerprints), "")])
+            out.append([("  at run time: ", "dim"), (f.runtime_effect, "")])
+            out.append([("  fix: ", "dim"), (f.fix, "green")])
+            if rule is not None:
+                out.append([("  docs: ", "dim"), (rule.help_uri, "")])
+            out.append([("  id: ", "dim"), (f.finding_id, "dim")])
+            out.append([])
+    if result.skipped:
+        out.append([(f"Skipped ({len(result.skipped)}):", "bold")])
+        out.extend([(f"  {s.location}: {s.reason}", "")] for s in result.skipped)
+        out.append([])
+    return out
+
+
+def render(result: CheckResult, *, color: bool = False) -> str:
+    """The report as text; with ``color`` it carries ANSI styles from rich."""
+    lines = _lines(result)
+    if not color:
+        return "".join("".join(text for text, _ in line) + "\n" for line in lines)
+    from rich.console import Console
+    from rich.text import Text
+
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer, force_terminal=True, color_system="standard", width=10_000,
+        highlight=False, soft_wrap=True,
+    )
+    for line in lines:
+        text = Text()
+        for part, style in line:
+            text.append(part, style=style or None)
+        console.print(text)
+    return buffer.getvalue()

@@ -1,0 +1,663 @@
+"""Pure ASGI JWT authentication for HTTP and WebSocket, plus the ``/.well-known/keydrift`` endpoint.
+
+The middleware is plain ASGI 3 (no Starlette import), so it wraps Starlette, FastAPI or any other
+ASGI app the same way. HTTP and WebSocket share one verification path built on
+:class:`~keydrift.keyring.Keyring`, so a token is accepted on ``GET /me`` exactly when it is
+accepted on ``/ws/chat``: the incidents this answers showed 401s on one and 403s on the other.
+
+Token sources, in order:
+
+* HTTP: ``Authorization: Bearer <token>``, then the cookie named by ``cookie`` (opt-in).
+* WebSocket: ``Authorization: Bearer <token>``, then the ``Sec-WebSocket-Protocol`` pair
+  ``bearer, <token>`` (what browsers can send; the server answers with the ``bearer`` subprotocol
+  unless the app picks its own), then the query parameter named by ``query_param`` (opt-in,
+  because access logs record query strings).
+
+Rejections: HTTP gets 401 with an RFC 6750 ``WWW-Authenticate`` header and a JSON body naming the
+reason; a WebSocket handshake is refused before the upgrade with 403 (with a JSON body where the
+server supports the ASGI WebSocket denial-response extension). Both are logged on the ``keydrift``
+logger with the reason, never the token or a key.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
+from typing import Any
+from urllib.parse import parse_qs
+
+from keydrift._version import __version__
+from keydrift.errors import KeydriftError, TokenRejected
+from keydrift.keyring import Keyring
+from keydrift.spec import DEFAULT_JWT_SPEC, SecretSpec
+
+__all__ = [
+    "CLAIMS_KEY",
+    "DEFAULT_FINGERPRINT_PATH",
+    "FINGERPRINT_SCHEMA_VERSION",
+    "INSTANCE_HEADER",
+    "KEYRING_KEY",
+    "SUBJECT_KEY",
+    "WS_BEARER_SUBPROTOCOL",
+    "JWTAuthMiddleware",
+    "claims_dependency",
+    "instance_id",
+    "source_of",
+]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+log = logging.getLogger("keydrift")
+
+DEFAULT_FINGERPRINT_PATH = "/.well-known/keydrift"
+FINGERPRINT_SCHEMA_VERSION = 1
+CLAIMS_KEY = "keydrift_claims"
+SUBJECT_KEY = "keydrift_subject"
+KEYRING_KEY = "keydrift_keyring"
+INSTANCE_HEADER = "x-keydrift-instance"
+WS_BEARER_SUBPROTOCOL = "bearer"
+_SOURCE_KINDS = ("env", "file", "dotenv", "generated")
+
+
+def instance_id() -> str:
+    """``hostname:pid``: tells apart replicas (hostname) and workers behind one port (pid)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def source_of(keyring: Keyring) -> dict[str, str | None]:
+    """Kind (env, file, dotenv, generated, literal) and variable of the current key, never a value.
+
+    :meth:`Keyring.keys_info` carries the provenance as text (``env JWT_SECRET``, ``file /run/x
+    (via JWT_SECRET_FILE)``, ``.env:3 (JWT_SECRET)``, ``generated /path``); this reads it back.
+    """
+    text = keyring.keys_info()[0].source
+    kind, _, rest = text.partition(" ")
+    if kind == "env":
+        return {"kind": "env", "variable": rest or None}
+    if kind in ("file", "generated"):
+        via = rest.rsplit("(via ", 1)
+        variable = via[1].rstrip(")").removesuffix("_FILE") if len(via) == 2 else None
+        return {"kind": kind, "variable": variable}
+    if text.endswith(")") and " (" in text:  # dotenv: "path:line (NAME)"
+        return {"kind": "dotenv", "variable": text.rsplit(" (", 1)[1].rstrip(")")}
+    return {"kind": "literal", "variable": None}
+
+
+class _DropRecords(logging.Filter):
+    """Drops records whose format string starts with ``prefix``."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.prefix)
+
+
+class _TokenCache:
+    """Claims of recently verified tokens, keyed by the exact token text.
+
+    Clients reuse one token for many requests; re-running HMAC and JSON decoding for each is most
+    of the middleware's cost. A hit is honoured only while ``exp`` (and ``nbf``) still hold, tokens
+    without ``exp`` are never cached, and the cache belongs to one keyring, so it cannot outlive a
+    key change. Rejections are not cached: a rejected token is retried in full.
+    """
+
+    __slots__ = ("_data", "_size")
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._data: OrderedDict[str, tuple[dict[str, Any], float, float]] = OrderedDict()
+
+    def get(self, token: str) -> dict[str, Any] | None:
+        hit = self._data.get(token)
+        if hit is None:
+            return None
+        claims, exp, nbf = hit
+        now = time.time()
+        if now >= exp or now < nbf:
+            self._data.pop(token, None)
+            return None
+        return dict(claims)
+
+    def put(self, token: str, claims: dict[str, Any]) -> None:
+        exp = claims.get("exp")
+        if self._size <= 0 or not isinstance(exp, int | float) or isinstance(exp, bool):
+            return
+        nbf = claims.get("nbf", 0)
+        nbf = nbf if isinstance(nbf, int | float) and not isinstance(nbf, bool) else 0
+        self._data[token] = (dict(claims), float(exp), float(nbf))
+        if len(self._data) > self._size:
+            self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        self._data.clear()
+
+
+class JWTAuthMiddleware:
+    """Authenticate every HTTP request and WebSocket handshake with a :class:`Keyring`.
+
+    With ``keyring=None`` the keyring is resolved from ``spec`` (default: the JWT spec) when the
+    server starts (ASGI lifespan startup): a missing, conflicting or refused secret fails the
+    startup, so uvicorn exits non-zero with the resolver's message instead of serving requests.
+    Servers run without lifespan resolve on the first request and answer 503 if that fails.
+
+    ``exclude`` lists paths served without authentication: exact paths, or prefixes ending in
+    ``*`` (``"/static/*"``). Verified claims go to ``scope["state"]["keydrift_claims"]`` and the
+    ``sub`` claim to ``scope["state"]["keydrift_subject"]``; the keyring itself (to sign, e.g.
+    in a login route) to ``scope["state"]["keydrift_keyring"]``.
+
+    A refused WebSocket handshake gets a 403 whose JSON body names the reason where the server
+    supports the ASGI denial-response extension (uvicorn does); ``websocket_denial_body=False``
+    sends a bare close instead (the server then answers a body-less 403).
+
+    ``instance_name`` replaces the default instance id (``hostname:pid``); it must be unique per
+    process, or the probe will take several workers for one.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        keyring: Keyring | None = None,
+        *,
+        exclude: Iterable[str] = (),
+        spec: SecretSpec | None = None,
+        environment: str | None = None,
+        env: Mapping[str, str] | None = None,
+        dotenv_path: str | os.PathLike[str] | None = None,
+        cookie: str | None = None,
+        query_param: str | None = None,
+        websocket_subprotocol: bool = True,
+        websocket_denial_body: bool = True,
+        fingerprint_path: str | None = DEFAULT_FINGERPRINT_PATH,
+        fingerprint_auth: bool = False,
+        instance_header: bool | None = None,
+        service_name: str | None = None,
+        instance_name: str | None = None,
+        audience: str | None = None,
+        issuer: str | None = None,
+        cache_size: int = 4096,
+    ) -> None:
+        self.app = app
+        self.spec = spec or DEFAULT_JWT_SPEC
+        self._env = env
+        self._dotenv_path = dotenv_path
+        self._environment = environment
+        self._keyring: Keyring | None = None
+        self._cache = _TokenCache(cache_size)
+        self._cache_size = cache_size
+        self._source: dict[str, str | None] = {"kind": "literal", "variable": None}
+        exact: set[str] = set()
+        prefixes: list[str] = []
+        for item in exclude:
+            if item.endswith("*"):
+                prefixes.append(item[:-1])
+            else:
+                exact.add(item)
+        self._exclude_exact = frozenset(exact)
+        self._exclude_prefixes = tuple(prefixes)
+        self.cookie = cookie
+        self.query_param = query_param
+        self.websocket_subprotocol = websocket_subprotocol
+        self.websocket_denial_body = websocket_denial_body
+        self.fingerprint_path = fingerprint_path
+        self.fingerprint_auth = fingerprint_auth
+        # The instance header repeats what a public fingerprint endpoint already says; when that
+        # endpoint is off or behind auth, the header would leak it, so it follows by default.
+        if instance_header is None:
+            instance_header = fingerprint_path is not None and not fingerprint_auth
+        self.instance_header = instance_header
+        self.service_name = service_name or os.environ.get("KEYDRIFT_SERVICE") or "unnamed"
+        self.audience = audience
+        self.issuer = issuer
+        self._instance_name = instance_name
+        self._pid = -1
+        self._instance = ""
+        self._instance_header: tuple[bytes, bytes] = (b"", b"")
+        if keyring is not None:
+            self._install(keyring, environment)
+
+    # --- keyring ---------------------------------------------------------------------------
+
+    @property
+    def keyring(self) -> Keyring:
+        """The keyring in use, resolving it now if start-up has not done so yet."""
+        if self._keyring is None:
+            self._load()
+        assert self._keyring is not None
+        return self._keyring
+
+    @property
+    def environment(self) -> str | None:
+        return self._environment
+
+    def set_keyring(self, keyring: Keyring) -> None:
+        """Swap the keyring (after a rotation); cached verifications are dropped."""
+        self._install(keyring, self._environment)
+
+    def _install(self, keyring: Keyring, environment: str | None) -> None:
+        if environment is None:
+            from keydrift.resolve import resolve_environment
+
+            try:
+                environment = resolve_environment(
+                    self.spec, env=self._env, dotenv_path=self._dotenv_path
+                )
+            except KeydriftError:
+                environment = None
+        self._environment = environment
+        self._source = source_of(keyring)
+        self._warnings: list[str] = []
+        self._cache = _TokenCache(self._cache_size)
+        self._keyring = keyring
+
+    def _load(self) -> None:
+        keyring = Keyring.from_spec(
+            self.spec, self._environment, env=self._env, dotenv_path=self._dotenv_path,
+            audience=self.audience, issuer=self.issuer,
+        )
+        self._install(keyring, self._environment)
+        # Keyring.from_spec does not hand back the resolver's strength warnings (a weak secret
+        # accepted outside production-like environments); resolving once more gets them, so the
+        # fingerprint endpoint can say why an odd one out is odd.
+        from keydrift.resolve import resolve
+
+        quiet = _DropRecords("weak %s secret")  # from_spec already logged this warning
+        log.addFilter(quiet)
+        try:
+            current = resolve(self.spec, self._environment, env=self._env,
+                              dotenv_path=self._dotenv_path)
+        finally:
+            log.removeFilter(quiet)
+        if current.fingerprint == keyring.current_kid:
+            self._warnings = list(current.warnings)
+        log.info(
+            "keydrift: %s signs with kid %s (%s, %s), verifies %d key(s)",
+            self.service_name, keyring.fingerprint, self._source["kind"],
+            self._source["variable"] or "-", len(keyring.kids),
+        )
+
+    def _ident(self) -> tuple[str, tuple[bytes, bytes]]:
+        # Computed per pid: a server that forks workers after import must not report the
+        # parent's pid from every child.
+        pid = os.getpid()
+        if pid != self._pid:
+            self._instance = self._instance_name or instance_id()
+            self._instance_header = (INSTANCE_HEADER.encode(), self._instance.encode("latin-1"))
+            self._pid = pid
+        return self._instance, self._instance_header
+
+    # --- ASGI ------------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "websocket":
+            await self._websocket(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    def _excluded(self, path: str) -> bool:
+        return path in self._exclude_exact or (
+            bool(self._exclude_prefixes) and path.startswith(self._exclude_prefixes)
+        )
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._keyring is not None:
+            await self.app(scope, receive, send)
+            return
+        first = await receive()
+        if first["type"] == "lifespan.startup":
+            try:
+                self._load()
+            except KeydriftError as exc:
+                # The server logs this message and exits non-zero (uvicorn: 3). The inner app
+                # never sees the startup: it must not run half-configured.
+                await send({"type": "lifespan.startup.failed",
+                            "message": f"keydrift: refusing to start: {exc}"})
+                return
+        pending = [first]
+
+        async def replay() -> Message:
+            if pending:
+                return pending.pop()
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _keyring_or_none(self) -> Keyring | None:
+        if self._keyring is not None:
+            return self._keyring
+        try:
+            self._load()
+        except KeydriftError as exc:
+            log.error("keydrift: no usable keyring: %s", exc.one_line())
+            return None
+        return self._keyring
+
+    def _verify(self, keyring: Keyring, token: str) -> dict[str, Any]:
+        claims = self._cache.get(token)
+        if claims is None:
+            claims = keyring.verify(token)
+            self._cache.put(token, claims)
+        return claims
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        if path == self.fingerprint_path:
+            await self._fingerprint(scope, send)
+            return
+        if self._excluded(path):
+            _put_keyring(scope, self._keyring)
+            await self.app(scope, receive, self._with_instance(send))
+            return
+        keyring = await self._keyring_or_none()
+        if keyring is None:
+            await self._json(send, 503, {"error": "unavailable",
+                                         "detail": "authentication is not configured"})
+            return
+        token, via = self._http_token(scope)
+        if token is None:
+            log.info("keydrift: 401 %s: missing_token", path)
+            where = f" or the {self.cookie} cookie" if self.cookie else ""
+            await self._deny_http(send, "missing_token",
+                                  f"no bearer token in the Authorization header{where}")
+            return
+        try:
+            claims = self._verify(keyring, token)
+        except TokenRejected as exc:
+            log.warning("keydrift: 401 %s: %s (%s) [token from %s]", path, exc.reason,
+                        exc.detail, via)
+            await self._deny_http(send, exc.reason, exc.detail, exc.advice)
+            return
+        _put_claims(scope, claims, keyring)
+        await self.app(scope, receive, self._with_instance(send))
+
+    def _with_instance(self, send: Send) -> Send:
+        if not self.instance_header:
+            return send
+        header = self._ident()[1]
+
+        async def send_with_instance(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = dict(message)
+                message["headers"] = [*message.get("headers", ()), header]
+            await send(message)
+
+        return send_with_instance
+
+    def _http_token(self, scope: Scope) -> tuple[str | None, str]:
+        cookie_header: bytes | None = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                token = _bearer(value)
+                if token is not None:
+                    return token, "authorization"
+            elif name == b"cookie" and self.cookie:
+                cookie_header = value
+        if cookie_header is not None and self.cookie:
+            token = _cookie(cookie_header, self.cookie)
+            if token:
+                return token, "cookie"
+        return None, ""
+
+    async def _deny_http(
+        self, send: Send, reason: str, detail: str, advice: str | None = None
+    ) -> None:
+        # RFC 6750 3.1: a request without credentials gets the bare challenge, no error code.
+        if reason == "missing_token":
+            challenge = b'Bearer realm="keydrift"'
+        else:
+            challenge = f'Bearer error="invalid_token", error_description="{reason}"'.encode()
+        body: dict[str, Any] = {"error": "invalid_token" if reason != "missing_token"
+                                else "missing_token", "reason": reason, "detail": detail}
+        if advice:
+            body["advice"] = advice
+        await self._json(send, 401, body, [(b"www-authenticate", challenge)])
+
+    async def _json(
+        self, send: Send, status: int, body: Mapping[str, Any],
+        extra: Iterable[tuple[bytes, bytes]] = (),
+    ) -> None:
+        payload = json.dumps(body, separators=(",", ":")).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(payload)).encode()),
+            (b"cache-control", b"no-store"),
+            *extra,
+        ]
+        if self.instance_header:
+            headers.append(self._ident()[1])
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    # --- WebSocket -------------------------------------------------------------------------
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        if self._excluded(path):
+            _put_keyring(scope, self._keyring)
+            await self.app(scope, receive, send)
+            return
+        keyring = await self._keyring_or_none()
+        token, via = self._ws_token(scope)
+        reason, detail = "", ""
+        claims: dict[str, Any] | None = None
+        if keyring is None:
+            reason, detail = "unavailable", "authentication is not configured"
+        elif token is None:
+            reason, detail = "missing_token", "no bearer token in the Authorization header or " \
+                "the Sec-WebSocket-Protocol pair 'bearer, <token>'" + (
+                    f" or the {self.query_param} query parameter" if self.query_param else "")
+        else:
+            try:
+                claims = self._verify(keyring, token)
+            except TokenRejected as exc:
+                reason, detail = exc.reason, exc.detail
+        if claims is None:
+            log.warning("keydrift: refused WebSocket handshake %s: %s (%s)%s", path, reason,
+                        detail, f" [token from {via}]" if via else "")
+            await self._deny_ws(scope, receive, send, reason, detail)
+            return
+        _put_claims(scope, claims, keyring)
+        if via != "subprotocol":
+            await self.app(scope, receive, send)
+            return
+        assert token is not None
+        # The app never sees the token as a subprotocol, and the handshake answers "bearer"
+        # (one of the offered protocols, as RFC 6455 requires) unless the app picks its own.
+        scope = dict(scope)
+        scope["subprotocols"] = [p for p in scope.get("subprotocols", ()) if p != token]
+        scope["headers"] = [
+            (n, _strip_protocol(v, token) if n == b"sec-websocket-protocol" else v)
+            for n, v in scope["headers"]
+        ]
+
+        async def send_bearer(message: Message) -> None:
+            if message["type"] == "websocket.accept" and not message.get("subprotocol"):
+                message = dict(message)
+                message["subprotocol"] = WS_BEARER_SUBPROTOCOL
+            await send(message)
+
+        await self.app(scope, receive, send_bearer)
+
+    def _ws_token(self, scope: Scope) -> tuple[str | None, str]:
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                token = _bearer(value)
+                if token is not None:
+                    return token, "authorization"
+        if self.websocket_subprotocol:
+            protocols = [p.strip() for p in scope.get("subprotocols", ())]
+            for i, proto in enumerate(protocols[:-1]):
+                if proto.lower() == WS_BEARER_SUBPROTOCOL and protocols[i + 1]:
+                    return protocols[i + 1], "subprotocol"
+        if self.query_param:
+            values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get(
+                self.query_param
+            )
+            if values and values[0]:
+                return values[0], "query"
+        return None, ""
+
+    async def _deny_ws(
+        self, scope: Scope, receive: Receive, send: Send, reason: str, detail: str
+    ) -> None:
+        message = await receive()
+        if message["type"] != "websocket.connect":
+            return  # the client went away before the handshake
+        extensions = scope.get("extensions") or {}
+        if self.websocket_denial_body and "websocket.http.response" in extensions:
+            # The denial-response extension lets the 403 carry the reason, so clients (and the
+            # probe) learn why; plain servers only know "close before accept".
+            body = json.dumps({"error": "invalid_token" if reason != "missing_token"
+                               else reason, "reason": reason, "detail": detail}).encode()
+            challenge = (
+                'Bearer realm="keydrift"' if reason == "missing_token"
+                else f'Bearer error="invalid_token", error_description="{reason}"'
+            ).encode()
+            headers = [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"www-authenticate", challenge),
+            ]
+            if self.instance_header:
+                headers.append(self._ident()[1])
+            await send({"type": "websocket.http.response.start", "status": 403,
+                        "headers": headers})
+            await send({"type": "websocket.http.response.body", "body": body})
+        else:
+            # A close before accept is answered by the server with HTTP 403, before upgrade.
+            await send({"type": "websocket.close", "code": 1008})
+
+    # --- fingerprint endpoint --------------------------------------------------------------
+
+    def describe(self) -> dict[str, Any]:
+        """The fingerprint document: which keys this instance holds, by thumbprint only."""
+        keyring = self.keyring
+        ident = self._ident()[0]
+        return {
+            "schema_version": FINGERPRINT_SCHEMA_VERSION,
+            "keydrift": __version__,
+            "service": self.service_name,
+            "instance_id": ident,
+            "hostname": socket.gethostname(),
+            "pid": os.getpid(),
+            "environment": self._environment,
+            "algorithm": keyring.algorithm,
+            "signing_kid": keyring.current_kid,
+            "verification_kids": list(keyring.kids),
+            "key_source": dict(self._source),
+            "key_warnings": list(self._warnings),
+        }
+
+    async def _fingerprint(self, scope: Scope, send: Send) -> None:
+        if scope["method"] not in ("GET", "HEAD"):
+            await self._json(send, 405, {"error": "method_not_allowed"},
+                             [(b"allow", b"GET, HEAD")])
+            return
+        keyring = await self._keyring_or_none()
+        if keyring is None:
+            await self._json(send, 503, {"error": "unavailable",
+                                         "detail": "authentication is not configured"})
+            return
+        token, _ = self._http_token(scope)
+        verdict: dict[str, Any] | None = None
+        if token is not None:
+            try:
+                self._verify(keyring, token)
+                verdict = {"accepted": True}
+            except TokenRejected as exc:
+                verdict = {"accepted": False, "reason": exc.reason, "detail": exc.detail}
+        if self.fingerprint_auth and not (verdict and verdict["accepted"]):
+            reason = verdict["reason"] if verdict else "missing_token"
+            detail = verdict["detail"] if verdict else "this endpoint requires a bearer token"
+            await self._deny_http(send, reason, detail)
+            return
+        doc = self.describe()
+        if verdict is not None:
+            # Lets the probe check a token on this exact worker, which a shared port hides.
+            doc["token"] = verdict
+        await self._json(send, 200, doc)
+
+
+def _put_claims(scope: Scope, claims: dict[str, Any], keyring: Keyring | None) -> None:
+    state = scope.get("state")
+    if state is None:
+        state = scope["state"] = {}
+    state[CLAIMS_KEY] = claims
+    state[SUBJECT_KEY] = claims.get("sub")
+    state[KEYRING_KEY] = keyring
+
+
+def _put_keyring(scope: Scope, keyring: Keyring | None) -> None:
+    # Handlers that sign (a login route, usually excluded) find the keyring here, which
+    # matters when the middleware was added with `app.add_middleware` and is out of reach.
+    if keyring is not None:
+        state = scope.get("state")
+        if state is None:
+            state = scope["state"] = {}
+        state[KEYRING_KEY] = keyring
+
+
+def _bearer(value: bytes) -> str | None:
+    scheme, _, token = value.partition(b" ")
+    if scheme.lower() != b"bearer":
+        return None
+    token = token.strip()
+    return token.decode("latin-1") if token else None
+
+
+def _cookie(header: bytes, name: str) -> str | None:
+    # http.cookies.SimpleCookie drops the whole header on one malformed pair, which browsers
+    # send routinely; a split on ';' is what Starlette does too.
+    for pair in header.decode("latin-1").split(";"):
+        key, sep, value = pair.strip().partition("=")
+        if sep and key == name:
+            return value.strip().strip('"') or None
+    return None
+
+
+def _strip_protocol(value: bytes, token: str) -> bytes:
+    parts = [p.strip() for p in value.decode("latin-1").split(",")]
+    return ", ".join(p for p in parts if p != token).encode("latin-1")
+
+
+def claims_dependency(*, required: bool = True) -> Callable[..., Any]:
+    """A FastAPI dependency returning the verified claims (needs the ``asgi`` extra).
+
+    ``Claims = Annotated[dict, Depends(claims_dependency())]``. With ``required=True`` a request
+    the middleware did not authenticate (an excluded path) gets 401, a WebSocket a 1008 close;
+    with ``required=False`` it gets ``None``.
+    """
+    from starlette.exceptions import HTTPException, WebSocketException
+    from starlette.requests import HTTPConnection
+
+    def keydrift_claims(connection: HTTPConnection) -> dict[str, Any] | None:
+        state = connection.scope.get("state") or {}
+        claims: dict[str, Any] | None = state.get(CLAIMS_KEY)
+        if claims is None and required:
+            if connection.scope["type"] == "websocket":
+                raise WebSocketException(code=1008, reason="authentication required")
+            raise HTTPException(401, "authentication required",
+                                headers={"WWW-Authenticate": 'Bearer realm="keydrift"'})
+        return claims
+
+    # `from __future__ import annotations` makes the annotation a string that FastAPI would look
+    # up in this module's globals, where Starlette is deliberately not imported.
+    keydrift_claims.__annotations__ = {
+        "connection": HTTPConnection, "return": dict[str, Any] | None,
+    }
+    return keydrift_claims

@@ -1,0 +1,163 @@
+"""The reader interface: :class:`Source`, its :class:`ReadContext` and :class:`SourceResult`.
+
+A reader is a :class:`Source` subclass in its own module under ``keydrift.sources``. Discovery
+asks each reader, by file name only, whether it :meth:`~Source.matches`; then, on the bytes, whether
+it :meth:`~Source.wants` them (a cheap byte search so most files are never parsed); then calls
+:meth:`~Source.read`. :func:`all_sources` imports every module of the package, so adding a reader
+needs no change elsewhere.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import ClassVar
+
+from keydrift.model.config import Config
+from keydrift.model.types import Assignment, Location, Service, Skipped
+
+__all__ = [
+    "KeyStore",
+    "PendingRef",
+    "ReadContext",
+    "Source",
+    "SourceResult",
+    "UnreadableFile",
+    "all_sources",
+]
+
+# Modules of this package that are helpers, not readers.
+_NOT_READERS = frozenset(
+    {
+        "interface", "discovery", "git", "yamlnodes", "envinfer", "cliargs", "interpolation",
+        "scriptsupport", "prefilter",
+    }
+)
+
+
+class UnreadableFile(Exception):
+    """A file a reader needed could not be read or parsed; ``reason`` is one line, no values."""
+
+    def __init__(self, reason: str, line: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.line = line
+
+
+@dataclass
+class KeyStore:
+    """A Kubernetes Secret or ConfigMap: keys to values, for references from pod templates."""
+
+    kind: str  # "Secret" | "ConfigMap"
+    name: str
+    namespace: str | None
+    environment: str | None
+    location: Location
+    data: dict[str, Assignment] = field(default_factory=dict)
+
+
+@dataclass
+class PendingRef:
+    """A pod-template reference to a :class:`KeyStore`, linked once every file is read.
+
+    ``key`` is ``None`` for ``envFrom`` (every key, with ``prefix``); ``variable`` is then empty.
+    """
+
+    service: Service
+    variable: str
+    kind: str  # "Secret" | "ConfigMap"
+    name: str
+    key: str | None
+    namespace: str | None
+    location: Location
+    prefix: str = ""
+    optional: bool = False
+    container: str = ""
+    mount: bool = False  # a secret volume: ``variable`` is the file path in the container
+    shadow: frozenset[str] = frozenset()  # envFrom: names that ``env:`` sets (env wins)
+
+
+@dataclass
+class SourceResult:
+    """What one reader found in one file."""
+
+    assignments: list[Assignment] = field(default_factory=list)
+    services: list[Service] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    stores: list[KeyStore] = field(default_factory=list)
+    refs: list[PendingRef] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # other files read on the way (env_file, include)
+    included: list[str] = field(default_factory=list)  # files used as parts of this one (include:)
+    # HorizontalPodAutoscaler targets: (workload name, namespace, max replicas)
+    scalers: list[tuple[str, str | None, int]] = field(default_factory=list)
+
+
+@dataclass
+class ReadContext:
+    """What a reader may know besides the file's text.
+
+    ``read_text`` reads another file of the tree (relative POSIX path) through discovery's
+    cache, so every file is read at most once; it raises :class:`UnreadableFile`.
+    """
+
+    root: str
+    path: str
+    environment: str | None
+    template: bool
+    tracked: str | None
+    config: Config
+    files: frozenset[str]
+    read_text: Callable[[str], str]
+    environment_of: Callable[[str], str | None]
+    tracked_of: Callable[[str], str | None]
+    is_secret: Callable[[str], bool]
+
+
+class Source:
+    """A reader for one kind of file. Subclasses set ``kind`` and implement :meth:`read`."""
+
+    kind: ClassVar[str]
+    priority: ClassVar[int] = 100  # lower runs first and claims the file
+    max_bytes: ClassVar[int] = 10 * 1024 * 1024  # larger files are skipped before reading
+    stdin_ok: ClassVar[bool] = False
+
+    def matches(self, path: str) -> bool:
+        """Decide by the relative path alone whether this reader owns the file."""
+        raise NotImplementedError
+
+    def wants(self, data: bytes) -> bool:
+        """A cheap look at the bytes; ``False`` means the file cannot matter (not parsed)."""
+        return True
+
+    def sniff(self, text: str) -> bool:
+        """For stdin: does ``text`` look like this reader's format?"""
+        return False
+
+    def read(self, path: str, text: str, ctx: ReadContext) -> SourceResult:
+        """Read ``text`` (the content of ``path``). Raise :class:`UnreadableFile` to skip it."""
+        raise NotImplementedError
+
+
+@cache
+def all_sources() -> tuple[Source, ...]:
+    """One instance of every reader in this package, by priority."""
+    import keydrift.sources as package
+
+    found: dict[str, Source] = {}
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name in _NOT_READERS or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for obj in vars(module).values():
+            if (
+                isinstance(obj, type)
+                and issubclass(obj, Source)
+                and obj is not Source
+                and obj.__module__ == module.__name__
+                and "kind" in vars(obj)
+            ):
+                found[obj.kind] = obj()
+    return tuple(sorted(found.values(), key=lambda s: (s.priority, s.kind)))

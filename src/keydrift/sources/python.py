@@ -1,0 +1,279 @@
+"""Python deploy scripts and settings, through :mod:`ast` (never imported or run).
+
+Recorded: string literals assigned to secret-like names, attributes, dict keys and keyword
+arguments; ``os.environ[...] = "..."``; literal defaults of ``os.getenv`` /
+``os.environ.get`` / ``setdefault``; and ``--set-env-vars`` / ``-e KEY=VAL`` arguments in string
+literals or lists of them. A dict under an environment-named key (``{"staging": {...}}``) gives
+its entries that environment.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import warnings
+from functools import lru_cache
+
+from keydrift.model.secretish import secret_name_pattern
+from keydrift.sources.cliargs import pairs_from_args, split_command
+from keydrift.sources.envinfer import environment_from_name
+from keydrift.sources.interface import ReadContext, Source, SourceResult, UnreadableFile
+from keydrift.sources.prefilter import LinePrefilter
+from keydrift.sources.scriptsupport import ScriptCollector
+
+__all__ = ["PythonSource"]
+
+_FLAGS = (
+    rb"--set-env-vars|--update-env-vars|--env-vars|--from-literal"
+    rb"|['\"](?:-e|--env)['\"]|\s(?:-e|--env)[= ]+\w+="
+)
+
+
+@lru_cache(maxsize=8)
+def _prefilter(names: str) -> LinePrefilter:
+    """Lines that can hold what this reader records: a secret-like name followed by ``=`` or
+    ``:`` and a string literal (or an opening parenthesis / end of line: the literal follows),
+    a secret-like name as a string argument (``getenv("JWT_SECRET", ...)``,
+    ``environ["JWT_SECRET"]``), a ``"JWT_SECRET=..."`` argument, or a deploy flag."""
+    n = names.encode()
+    pattern = re.compile(
+        rb"(?i)(?:" + n + rb")[\w\]'\"]*\s*(?::\s*\w+\s*)?[:=]\s*\(?\s*(?:[rbuf]{0,2}['\"]|$)"
+        + rb"|['\"][\w.-]*(?:" + n + rb")[\w.-]*['\"]\s*[,\]]"
+        + rb"|['\"]\w*(?:" + n + rb")\w*="
+        + rb"|" + _FLAGS
+    )
+    # `-e KEY=...` lines are found through the secret-like KEY itself.
+    return LinePrefilter(
+        pattern, (b"--set-env-vars", b"--update-env-vars", b"--env-vars", b"--from-literal")
+    )
+
+
+def candidate_lines(data: bytes) -> set[int]:
+    """1-based numbers of the lines worth walking (empty: nothing to parse)."""
+    return _prefilter(secret_name_pattern()).lines(data)
+
+
+_FLAG_HINT = ("--set-env-vars", "--update-env-vars", "--env-vars", "-e ", "--env", "--from-literal")
+
+
+def _const_str(node: ast.AST | None) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return None
+
+
+def _name_of(target: ast.AST) -> str | None:
+    if isinstance(target, ast.Name):
+        return target.id
+    if isinstance(target, ast.Attribute):
+        return target.attr
+    if isinstance(target, ast.Subscript):
+        return _const_str(target.slice)
+    return None
+
+
+def _is_environ(node: ast.AST) -> bool:
+    return (isinstance(node, ast.Attribute) and node.attr == "environ") or (
+        isinstance(node, ast.Name) and node.id == "environ"
+    )
+
+
+class _Visitor(ast.NodeVisitor):
+    def __init__(self, collector: ScriptCollector) -> None:
+        self.c = collector
+        self.env_stack: list[str] = []
+
+    @property
+    def hint(self) -> str | None:
+        return self.env_stack[-1] if self.env_stack else None
+
+    def _assign(self, targets: list[ast.expr], value: ast.AST | None, line: int) -> None:
+        text = _const_str(value)
+        if text is None:
+            return
+        for target in targets:
+            name = _name_of(target)
+            if name is None:
+                continue
+            if isinstance(target, ast.Subscript) and _is_environ(target.value):
+                note = f"os.environ[{name!r}] = ..."
+            else:
+                note = f"{name} = ..."
+            self.c.add(name, text, line, note, env_hint=self.hint)
+
+    def visit_Expr(self, node: ast.Expr) -> None:
+        # A bare string statement is a docstring or comment: usage examples, not deploy commands.
+        if _const_str(node.value) is None:
+            self.generic_visit(node)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self._assign(list(node.targets), node.value, node.lineno)
+        self.generic_visit(node)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        self._assign([node.target], node.value, node.lineno)
+        self.generic_visit(node)
+
+    def visit_Dict(self, node: ast.Dict) -> None:
+        for key, value in zip(node.keys, node.values, strict=True):
+            name = _const_str(key)
+            if name is None:
+                if value is not None:
+                    self.visit(value)
+                continue
+            env = (
+                environment_from_name(name, self.c.ctx.config.environments)
+                if (isinstance(value, ast.Dict))
+                else None
+            )
+            if env:
+                self.env_stack.append(env)
+                self.visit(value)
+                self.env_stack.pop()
+                continue
+            text = _const_str(value)
+            if text is not None:
+                self.c.add(name, text, value.lineno, f"{name!r}: ...", env_hint=self.hint)
+            else:
+                self.visit(value)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        attr = (
+            func.attr if isinstance(func, ast.Attribute) else (func.id if isinstance(func, ast.Name) else "")
+        )
+        if attr in ("getenv", "get", "setdefault") and len(node.args) >= 2:
+            receiver_ok = attr == "getenv" or (isinstance(func, ast.Attribute) and _is_environ(func.value))
+            name = _const_str(node.args[0])
+            default = _const_str(node.args[1])
+            if receiver_ok and name and default is not None:
+                self.c.add(
+                    name, default, node.lineno, f"default of {attr}({name!r}, ...)", env_hint=self.hint
+                )
+        for kw in node.keywords:
+            text = _const_str(kw.value)
+            if kw.arg and text is not None:
+                self.c.add(kw.arg, text, kw.value.lineno, f"{kw.arg}=...", env_hint=self.hint)
+        self.generic_visit(node)
+
+    def visit_List(self, node: ast.List) -> None:
+        self._argv(node.elts, node.lineno)
+        self.generic_visit(node)
+
+    def visit_Tuple(self, node: ast.Tuple) -> None:
+        self._argv(node.elts, node.lineno)
+        self.generic_visit(node)
+
+    def _argv(self, elts: list[ast.expr], line: int) -> None:
+        args = [_const_str(e) for e in elts]
+        if len(args) < 2 or not any(a and a.startswith("-") for a in args):
+            return
+        words = [a if a is not None else "\0" for a in args]
+        pairs = pairs_from_args(words)
+        if pairs:
+            self.c.add_cli(words, pairs, line)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        if isinstance(node.value, str):
+            self._command_text(node.value, node.lineno)
+
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> None:
+        self._command_text(_flatten(node), node.lineno)  # parts are not visited on their own
+
+    def visit_BinOp(self, node: ast.BinOp) -> None:
+        flat = _flatten(node)
+        if flat is None:
+            self.generic_visit(node)
+        else:
+            self._command_text(flat, node.lineno)
+
+    def _command_text(self, text: str | None, line: int) -> None:
+        if text and "=" in text and any(f in text for f in _FLAG_HINT):
+            words = split_command(text)
+            pairs = pairs_from_args(words)
+            if pairs:
+                self.c.add_cli(words, pairs, line)
+
+
+def _flatten(node: ast.AST) -> str | None:
+    """A string expression as text, with ``$(expr)`` where a value is computed at run time
+    (f-string fields, ``"KEY=" + value``), so such values read as references, not literals."""
+    if isinstance(node, ast.Constant):
+        return node.value if isinstance(node.value, str) else None
+    if isinstance(node, ast.JoinedStr):
+        parts = []
+        for value in node.values:
+            text = _flatten(value) if isinstance(value, ast.Constant) else "$(expr)"
+            parts.append(text or "")
+        return "".join(parts)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _flatten(node.left), _flatten(node.right)
+        if left is None and right is None:
+            return None
+        return (left if left is not None else "$(expr)") + (
+            right if right is not None else "$(expr)"
+        )
+    return None
+
+
+def _pruned(body: list[ast.stmt], lines: set[int]) -> list[ast.AST]:
+    out: list[ast.AST] = []
+    for stmt in body:
+        end = stmt.end_lineno or stmt.lineno
+        if not any(stmt.lineno <= line <= end for line in lines):
+            continue
+        inner = [
+            getattr(stmt, name)
+            for name in ("body", "orelse", "finalbody", "handlers")
+            if isinstance(getattr(stmt, name, None), list)
+        ]
+        if inner and end - stmt.lineno > 20:
+            # a long class/def/if: descend so only the relevant inner statements are walked
+            for field in ("decorator_list", "bases", "keywords", "targets", "value", "test",
+                          "iter", "items", "args"):
+                value = getattr(stmt, field, None)
+                if isinstance(value, ast.AST):
+                    out.append(value)
+                elif isinstance(value, list):
+                    out.extend(v for v in value if isinstance(v, ast.AST))
+            for block in inner:
+                out.extend(_pruned([s for s in block if isinstance(s, ast.stmt)], lines))
+                for handler in block:
+                    if isinstance(handler, ast.ExceptHandler):
+                        out.extend(_pruned(handler.body, lines))
+        else:
+            out.append(stmt)
+    return out
+
+
+class PythonSource(Source):
+    """``*.py`` files that mention secrets."""
+
+    kind = "python"
+    max_bytes = 5 * 1024 * 1024
+    priority = 50
+
+    def matches(self, path: str) -> bool:
+        return path.endswith(".py")
+
+    def wants(self, data: bytes) -> bool:
+        return _prefilter(secret_name_pattern()).any(data)
+
+    def read(self, path: str, text: str, ctx: ReadContext) -> SourceResult:
+        lines = candidate_lines(text.encode("utf-8", "surrogatepass"))
+        if not lines:
+            return SourceResult()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # SyntaxWarning for odd escapes in old code
+                tree = ast.parse(text, filename=path)
+        except SyntaxError as exc:
+            raise UnreadableFile("not valid Python (syntax error)", exc.lineno) from None
+        except (ValueError, RecursionError, MemoryError):
+            raise UnreadableFile("not parseable as Python") from None
+        collector = ScriptCollector(path, ctx, self.kind)
+        visitor = _Visitor(collector)
+        # Only statements that span a candidate line are walked: parsing is C, walking is not.
+        for node in _pruned(tree.body, lines):
+            visitor.visit(node)
+        return collector.finish()

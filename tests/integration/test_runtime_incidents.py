@@ -1,0 +1,347 @@
+"""The issue's acceptance scenarios, with real uvicorn replicas and real WebSocket handshakes.
+
+Every replica is a uvicorn process group bound to 127.0.0.1 (see examples/chat_service/fleet.py);
+the ``fleet`` fixture stops them all at teardown and the session checks none is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import secrets
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from keydrift.runtime.probe import run_probe
+from tests.runtime.runtime_helpers import validate
+
+pytestmark = pytest.mark.integration
+
+PLACEHOLDER = "your-super-secret-jwt-key-change-me-please"
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(48)
+
+
+def start_all(fleet: Any, specs: list[tuple[str, dict[str, str], int]]) -> list[Any]:
+    """Start replicas in parallel (each start takes most of a second), then wait for each."""
+    replicas = [fleet.start(name, env, workers=workers, wait=False)
+                for name, env, workers in specs]
+    for replica in replicas:
+        fleet.wait_ready(replica)
+    return replicas
+
+
+def login(url: str, user: str = "ann") -> str:
+    resp = httpx.post(url + "/login", json={"username": user}, timeout=5)
+    resp.raise_for_status()
+    return str(resp.json()["access_token"])
+
+
+async def handshakes(ws_urls: list[str], token: str, count: int,
+                     parallel: int = 50) -> tuple[Counter[str], Counter[str]]:
+    """``count`` handshakes spread round-robin over ``ws_urls``; outcomes and hello senders."""
+    outcomes: Counter[str] = Counter()
+    senders: Counter[str] = Counter()
+    gate = asyncio.Semaphore(parallel)
+
+    async def one(i: int) -> None:
+        url = ws_urls[i % len(ws_urls)] + "/ws/chat"
+        async with gate:
+            try:
+                async with websockets.connect(url, subprotocols=["bearer", token],
+                                              open_timeout=10) as conn:
+                    hello = json.loads(await asyncio.wait_for(conn.recv(), 10))
+                    senders[hello["instance_id"]] += 1
+                    outcomes["accepted" if conn.subprotocol == "bearer" else "odd"] += 1
+            except websockets.InvalidStatus as exc:
+                outcomes[f"http_{exc.response.status_code}"] += 1
+
+    await asyncio.gather(*(one(i) for i in range(count)))
+    return outcomes, senders
+
+
+# --- 1. first incident: per-replica generated keys ----------------------------------------------
+
+
+@pytest.mark.timeout(90)
+def test_legacy_replicas_each_generate_a_key(fleet: Any) -> None:
+    replicas = start_all(fleet, [(f"r{i}", {"CHAT_LEGACY_KEYS": "1"}, 1) for i in range(3)])
+    urls = [r.url for r in replicas]
+    result = run_probe(urls, samples=4, login_url=urls[0] + "/login", ws_path="/ws/chat",
+                       http_path="/me")
+    doc = validate(result.to_dict(), "probe-output-v1.json")
+    assert result.exit_code == 1
+    assert len({i["signing_kid"] for i in doc["instances"]}) == 3
+    assert len(doc["groups"]) == 3 and doc["majority_kid"] is None
+    assert {i["key_source"]["kind"] for i in doc["instances"]} == {"generated"}
+    rates = [u["websocket"]["acceptance_rate"] for u in doc["urls"]]
+    assert rates[0] == 1.0  # the replica that signed the token
+    assert rates[1] < 1.0 and rates[2] < 1.0
+    assert doc["urls"][1]["websocket"]["reasons"] == {"unknown_kid": 4}
+
+
+@pytest.mark.timeout(60)
+def test_default_mode_refuses_to_start_without_a_secret(fleet: Any) -> None:
+    from fleet import StartupFailed
+
+    replicas = [fleet.start(f"r{i}", {}, wait=False) for i in range(3)]
+    workers = fleet.start("w", {}, workers=2, wait=False)
+    for replica in replicas:
+        with pytest.raises(StartupFailed) as exc:
+            fleet.wait_ready(replica)
+        assert exc.value.returncode == 3  # uvicorn's STARTUP_FAILURE
+        assert "keydrift: refusing to start: no jwt secret found" in exc.value.output
+        assert "never generates a per-process key" in exc.value.output
+    # With workers, uvicorn's supervisor stops when one fails to start (its own exit status is
+    # 0 in uvicorn 0.54: docs/runtime.md), so the replica still never serves.
+    with pytest.raises(StartupFailed) as exc:
+        fleet.wait_ready(workers)
+    assert exc.value.returncode is not None
+    assert "keydrift: refusing to start: no jwt secret found" in exc.value.output
+
+
+@pytest.mark.timeout(90)
+def test_shared_secret_probe_clean_and_300_handshakes(fleet: Any) -> None:
+    secret = new_secret()
+    replicas = start_all(fleet, [(f"r{i}", {"JWT_SECRET": secret}, 1) for i in range(3)])
+    urls = [r.url for r in replicas]
+    # Through the CLI, as an operator runs it.
+    proc = subprocess.run(
+        [sys.executable, "-m", "keydrift", "probe", *urls, "--login", urls[0] + "/login",
+         "--ws", "/ws/chat", "--http-path", "/me", "--format", "json"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = validate(json.loads(proc.stdout), "probe-output-v1.json")
+    assert doc["agree"] and len(doc["groups"]) == 1 and len(doc["instances"]) == 3
+    assert secret not in proc.stdout and secret not in proc.stderr
+
+    token = login(urls[1])
+    outcomes, senders = asyncio.run(handshakes([r.ws_url for r in replicas], token, 300))
+    assert outcomes == Counter({"accepted": 300})
+    assert len(senders) == 3 and all(n == 100 for n in senders.values())
+
+
+# --- 2. second incident: a placeholder on one backend replica -------------------------------
+
+
+@pytest.mark.timeout(90)
+def test_placeholder_replica_refused_in_staging_odd_one_out_in_development(fleet: Any) -> None:
+    from fleet import StartupFailed
+
+    staging = new_secret()
+    good = {"ENVIRONMENT": "staging", "JWT_SECRET_STAGING": staging}
+    refused = fleet.start("b3", {"ENVIRONMENT": "staging", "JWT_SECRET_STAGING": PLACEHOLDER},
+                          wait=False)
+    auth, *_ = start_all(fleet, [("auth", {**good, "KEYDRIFT_SERVICE": "auth"}, 1),
+                                 ("b1", good, 1), ("b2", good, 1)])
+    with pytest.raises(StartupFailed) as exc:
+        fleet.wait_ready(refused)
+    assert "refusing" in exc.value.output and "placeholder" in exc.value.output
+    assert PLACEHOLDER not in exc.value.output
+    for replica in list(fleet.replicas):
+        fleet.stop(replica)
+
+    # The same configuration in a permissive environment starts, with a warning.
+    dev = {"ENVIRONMENT": "development"}
+    auth, b1, b2, b3 = start_all(fleet, [
+        ("dev-auth", {**dev, "JWT_SECRET": staging, "KEYDRIFT_SERVICE": "auth"}, 1),
+        ("dev-b1", {**dev, "JWT_SECRET": staging}, 1),
+        ("dev-b2", {**dev, "JWT_SECRET": staging}, 1),
+        ("dev-b3", {**dev, "JWT_SECRET": PLACEHOLDER}, 1),
+    ])
+    assert "weak jwt secret" in b3.output()
+    urls = [r.url for r in (auth, b1, b2, b3)]
+    result = run_probe(urls, samples=2, login_url=auth.url + "/login", ws_path="/ws/chat")
+    doc = validate(result.to_dict(), "probe-output-v1.json")
+    assert result.exit_code == 1
+    assert len(doc["odd_ones_out"]) == 1
+    odd = next(i for i in doc["instances"] if i["status"] == "odd_one_out")
+    assert odd["url"] == b3.url
+    assert odd["token"]["reason"] == "unknown_kid"
+    assert any("placeholder" in w for w in odd["key_warnings"])
+    assert doc["groups"][0]["size"] == 3 and doc["groups"][0]["services"] == ["auth", "chat"]
+    assert doc["urls"][3]["websocket"]["acceptance_rate"] == 0.0
+    assert all(u["websocket"]["acceptance_rate"] == 1.0 for u in doc["urls"][:3])
+
+
+# --- 3. rotation under load ----------------------------------------------------------------------
+
+
+@pytest.mark.timeout(150)
+def test_rotation_under_load_has_no_false_rejections(fleet: Any) -> None:
+    old, new = new_secret(), new_secret()
+    replicas = start_all(fleet, [(f"r{i}", {"JWT_SECRET": old}, 2) for i in range(2)])
+    urls = [r.url for r in replicas]
+    # Two phases, one replica at a time: first every replica learns the new key (still signing
+    # with the old), then every replica signs with the new one and keeps the old. A single phase
+    # would let a restarted replica issue tokens the others cannot verify yet.
+    phases = [{"JWT_SECRET": old, "JWT_SECRET_PREVIOUS": new},
+              {"JWT_SECRET": new, "JWT_SECRET_PREVIOUS": old}]
+    stats: Counter[str] = Counter()
+    kids_seen: set[str] = set()
+    compatible: list[bool] = []
+
+    def rotate() -> None:
+        current = list(replicas)
+        for env in phases:
+            for i, replica in enumerate(current):
+                fleet.stop(replica)
+                current[i] = fleet.start(f"{replica.name}'", env, workers=2, port=replica.port)
+                compatible.append(run_probe(urls, samples=8).rotation_compatible)
+
+    async def load(done: asyncio.Event) -> None:
+        async with httpx.AsyncClient(timeout=10) as client:
+
+            async def worker(seed: int) -> None:
+                rng = random.Random(seed)
+                token = None
+                sent = 0
+                while not done.is_set() or stats["ok"] < 2000:
+                    try:
+                        if token is None or sent % 25 == 0:
+                            resp = await client.post(rng.choice(urls) + "/login",
+                                                     json={"username": f"u{seed}"})
+                            resp.raise_for_status()
+                            token = resp.json()["access_token"]
+                            kids_seen.add(token.split(".")[0])
+                        sent += 1
+                        resp = await client.get(rng.choice(urls) + "/me",
+                                                headers={"Authorization": f"Bearer {token}"})
+                    except (httpx.TransportError, httpx.HTTPStatusError):
+                        stats["retried"] += 1  # a replica restarting: try another request
+                        await asyncio.sleep(0.01)
+                        continue
+                    if resp.status_code == 401:
+                        stats["rejected"] += 1
+                    elif resp.status_code == 200:
+                        stats["ok"] += 1
+                    else:
+                        stats[f"http_{resp.status_code}"] += 1
+
+            await asyncio.gather(*(worker(s) for s in range(8)))
+
+    async def main() -> None:
+        done = asyncio.Event()
+        task = asyncio.create_task(load(done))
+        try:
+            await asyncio.to_thread(rotate)
+        finally:
+            done.set()
+        await task
+
+    started = time.monotonic()
+    asyncio.run(main())
+    assert stats["rejected"] == 0, stats
+    assert stats["ok"] >= 2000, stats
+    assert set(stats) <= {"ok", "retried", "rejected"}, stats
+    assert len(kids_seen) == 2  # tokens from both keys were in flight
+    assert all(compatible), compatible
+    final = run_probe(urls, samples=16)
+    assert final.exit_code == 0 and len(final.instances) == 4
+    assert time.monotonic() - started < 120
+
+
+# --- 4. workers behind one port -----------------------------------------------------------------
+
+
+@pytest.mark.timeout(90)
+def test_four_workers_each_with_its_own_key(fleet: Any) -> None:
+    replica = fleet.start("w", {"CHAT_LEGACY_KEYS": "1"}, workers=4)
+    result = run_probe([replica.url], samples=64, login_url=replica.url + "/login",
+                       ws_path="/ws/chat")
+    doc = validate(result.to_dict(), "probe-output-v1.json")
+    summary = json.dumps({"url": doc["urls"][0], "problems": doc["problems"]}, indent=1)
+    assert result.exit_code == 1
+    assert len(doc["urls"][0]["instances"]) == 4, summary
+    assert len(doc["groups"]) == 4
+    assert len({i["instance_id"].rsplit(":", 1)[0] for i in doc["instances"]}) == 1  # one host
+    ws = doc["urls"][0]["websocket"]
+    assert 0 < ws["acceptance_rate"] < 1.0, summary
+    # Only the worker that signed the token accepts it; the others say why not.
+    accepting = [iid for iid, c in ws["by_instance"].items() if c["accepted"]]
+    assert len(accepting) == 1, summary
+    assert set(ws["reasons"]) == {"unknown_kid"}, summary
+
+
+@pytest.mark.timeout(60)
+def test_single_phase_rotation_rejects_in_the_window(fleet: Any) -> None:
+    """Why the rotation above takes two phases: the probe sees the window a single phase opens."""
+    old, new = new_secret(), new_secret()
+    r1, r2 = start_all(fleet, [(f"r{i}", {"JWT_SECRET": old}, 1) for i in range(2)])
+    fleet.stop(r1)
+    r1 = fleet.start("r1'", {"JWT_SECRET": new, "JWT_SECRET_PREVIOUS": old}, port=r1.port)
+    result = run_probe([r1.url, r2.url], samples=2, login_url=r1.url + "/login", http_path="/me")
+    doc = validate(result.to_dict(), "probe-output-v1.json")
+    assert not doc["rotation_compatible"]
+    assert doc["urls"][1]["http"]["reasons"] == {"unknown_kid": 2}
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Local addresses of the sockets listening on ``port`` (Linux /proc/net/tcp and tcp6)."""
+    found: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            addr, _, hex_port = local.partition(":")
+            if state == "0A" and int(hex_port, 16) == port:
+                found.add(addr)
+    return found
+
+
+@pytest.mark.timeout(60)
+def test_fleet_script_binds_loopback_and_cleans_up_on_ctrl_c() -> None:
+    import os
+    import signal
+
+    from fleet import HERE, group_alive
+
+    proc = subprocess.Popen([sys.executable, str(HERE / "fleet.py"), "--replicas", "1",
+                             "--workers", "2", "--legacy"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("r1 http://127.0.0.1:"), line + (proc.stderr.read() if
+                                                               proc.poll() is not None else "")
+        url = line.split()[1]
+        port = int(url.rsplit(":", 1)[1])
+        assert listening_addresses(port) == {"0100007F"}  # 127.0.0.1 only
+        assert "keydrift probe" in proc.stdout.readline()
+        result = run_probe([url], samples=16)
+        assert len(result.instances) == 2 and result.exit_code == 1  # two legacy workers
+        os.kill(proc.pid, signal.SIGINT)
+        assert proc.wait(20) == 0
+        assert listening_addresses(port) == set()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+    # The script's replicas were in their own process groups; none may survive it.
+    time.sleep(0.2)
+    needle = f"--port\0{port}\0".encode()
+    survivors = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and needle in (entry / "cmdline").read_bytes():
+                survivors.append(entry.name)
+        except OSError:
+            continue
+    assert survivors == []
+    assert not group_alive(proc.pid)

@@ -1,0 +1,186 @@
+"""The probe core against real servers on loopback, and the `keydrift probe` command."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from keydrift.cli.main import main
+from keydrift.errors import UsageError
+from keydrift.keyring import Keyring
+from keydrift.runtime.probe import PROBE_SCHEMA_VERSION, run_probe
+from tests.runtime.runtime_helpers import (
+    SECRET_A,
+    SECRET_B,
+    chat_like,
+    not_keydrift,
+    running,
+    validate,
+)
+
+PROBE_SCHEMA = "probe-output-v1.json"
+
+
+@contextlib.contextmanager
+def fleet(*apps: Any) -> Iterator[list[str]]:
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(running(app)) for app in apps]
+
+
+@contextlib.contextmanager
+def silent_port() -> Iterator[str]:
+    """A port that completes the TCP handshake (backlog) but never answers: a hung replica."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(64)
+        yield f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+def closed_port() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def test_agreeing_fleet_with_token_is_clean(keyring_a: Keyring) -> None:
+    token = keyring_a.sign({"sub": "ann"})
+    with fleet(*(chat_like(keyring_a, f"i{n}") for n in range(3))) as urls:
+        result = run_probe(urls, samples=4, token=token, http_path="/me", ws_path="/ws")
+    doc = validate(result.to_dict(), PROBE_SCHEMA)
+    assert doc["schema_version"] == PROBE_SCHEMA_VERSION
+    assert result.exit_code == 0, result.problems
+    assert doc["agree"] and len(doc["groups"]) == 1 and doc["odd_ones_out"] == []
+    assert sorted(i["instance_id"] for i in doc["instances"]) == ["i0", "i1", "i2"]
+    for inst in doc["instances"]:
+        assert inst["status"] == "agrees" and inst["token"] == {"accepted": True}
+        assert inst["signing_kid"] == keyring_a.current_kid
+    for url in doc["urls"]:
+        assert url["status"] == "ok"
+        assert url["http"]["acceptance_rate"] == 1.0
+        assert url["websocket"]["accepted"] == 4
+        assert list(url["websocket"]["by_instance"]) == url["instances"]
+
+
+def test_odd_one_out_is_named_with_reasons(keyring_a: Keyring, keyring_b: Keyring) -> None:
+    token = keyring_a.sign({"sub": "ann"})
+    apps = [chat_like(keyring_a, "good1"), chat_like(keyring_a, "good2"),
+            chat_like(keyring_b, "odd")]
+    with fleet(*apps) as urls:
+        result = run_probe(urls, samples=2, token=token, ws_path="/ws", http_path="/me")
+    doc = validate(result.to_dict(), PROBE_SCHEMA)
+    assert result.exit_code == 1
+    assert doc["majority_kid"] == keyring_a.current_kid
+    assert doc["odd_ones_out"] == ["odd"]
+    assert [g["size"] for g in doc["groups"]] == [2, 1]
+    odd_url = doc["urls"][2]
+    assert odd_url["websocket"]["acceptance_rate"] == 0.0
+    assert odd_url["websocket"]["reasons"] == {"unknown_kid": 2}
+    assert odd_url["http"]["by_instance"]["odd"]["rejected"] == 2
+    assert any("odd" in p and "unknown_kid" in p for p in doc["problems"])
+
+
+def test_failures_are_reported_per_url_never_raised(keyring_a: Keyring) -> None:
+    with fleet(chat_like(keyring_a, "ok"), not_keydrift) as urls, silent_port() as hung:
+        targets = [*urls, hung, closed_port()]
+        result = run_probe(targets, samples=2, timeout=0.5)
+    by_url = {u["url"]: u for u in validate(result.to_dict(), PROBE_SCHEMA)["urls"]}
+    assert by_url[targets[0]]["status"] == "ok"
+    assert by_url[targets[1]]["status"] == "not_keydrift"
+    assert by_url[targets[2]]["status"] == "timeout"
+    assert by_url[targets[3]]["status"] == "unreachable"
+    assert result.exit_code == 1
+    assert [i.instance_id for i in result.instances] == ["ok"]
+
+
+def test_auth_required_endpoint_is_reported(keyring_a: Keyring) -> None:
+    with fleet(chat_like(keyring_a, "x", fingerprint_auth=True)) as urls:
+        without = run_probe(urls, samples=1)
+        with_token = run_probe(urls, samples=1, token=keyring_a.sign({"sub": "a"}))
+    assert without.to_dict()["urls"][0]["status"] == "auth_required"
+    assert with_token.exit_code == 0
+
+
+def test_rotation_compatibility(keyring_a: Keyring) -> None:
+    old_then_new = Keyring.from_secrets(SECRET_A, [SECRET_B])
+    new_then_old = Keyring.from_secrets(SECRET_B, [SECRET_A])
+    with fleet(chat_like(old_then_new, "a"), chat_like(new_then_old, "b")) as urls:
+        result = run_probe(urls, samples=1)
+    assert result.rotation_compatible and result.exit_code == 1
+    with fleet(chat_like(keyring_a, "a"), chat_like(new_then_old, "b")) as urls:
+        assert not run_probe(urls, samples=1).rotation_compatible
+
+
+def test_usage_errors() -> None:
+    for kwargs in ({"samples": 0}, {"token": "t", "login_url": "http://x"},
+                   {"ws_auth": "carrier-pigeon"}, {"ws_path": "/ws"}, {"http_path": "/me"}):
+        with pytest.raises(UsageError):
+            run_probe(["http://127.0.0.1:1"], **kwargs)
+    with pytest.raises(UsageError):
+        run_probe(["ftp://example.org"])
+    with pytest.raises(UsageError):
+        run_probe([])
+
+
+def test_cli_exit_codes_and_json(keyring_a: Keyring, keyring_b: Keyring,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    with fleet(chat_like(keyring_a, "a"), chat_like(keyring_a, "b"),
+               chat_like(keyring_b, "c")) as urls:
+        assert main(["probe", *urls[:2], "-n", "2"]) == 0
+        assert "OK: every instance" in capsys.readouterr().out
+        assert main(["probe", *urls, "-n", "2", "--format", "json"]) == 1
+        doc = validate(json.loads(capsys.readouterr().out), PROBE_SCHEMA)
+        assert doc["odd_ones_out"] == ["c"]
+        assert main(["probe", *urls, "-n", "1"]) == 1
+        out = capsys.readouterr().out
+        assert "odd one out" in out and "DISAGREEMENT" in out
+    assert main(["probe", "not a url"]) == 2
+    assert main(["probe", "http://127.0.0.1:1", "--token", "t", "--login", "http://x"]) == 2
+    assert main(["probe", "http://127.0.0.1:1", "--login", "http://127.0.0.1:1/login",
+                 "--login-body", "{nope"]) == 2
+    assert main(["probe"]) == 2
+
+
+def test_login_failure_is_a_finding(keyring_a: Keyring) -> None:
+    with fleet(chat_like(keyring_a, "a"), not_keydrift) as urls:
+        result = run_probe(urls[:1], samples=1, login_url=urls[1] + "/login", ws_path="/ws")
+    doc = validate(result.to_dict(), PROBE_SCHEMA)
+    assert doc["token"]["login"]["ok"] is False
+    assert result.exit_code == 1
+
+
+def test_missing_extra_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "httpx", None)
+    with pytest.raises(UsageError) as exc:
+        run_probe(["http://127.0.0.1:1"])
+    assert "probe" in exc.value.message
+    assert main(["probe", "http://127.0.0.1:1"]) == 2
+
+
+@pytest.mark.parametrize("mode", ["subprotocol", "header", "query"])
+def test_websocket_auth_modes(keyring_a: Keyring, mode: str) -> None:
+    token = keyring_a.sign({"sub": "ann"})
+    app = chat_like(keyring_a, "a", query_param="access_token")
+    with fleet(app) as urls:
+        result = run_probe(urls, samples=2, token=token, ws_path="/ws", ws_auth=mode)
+    ws = result.to_dict()["urls"][0]["websocket"]
+    assert ws["accepted"] == 2 and ws["by_instance"] == {
+        "a": {"accepted": 2, "rejected": 0, "acceptance_rate": 1.0}}
+
+
+def test_token_from_environment(keyring_a: Keyring, monkeypatch: pytest.MonkeyPatch,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("KEYDRIFT_PROBE_TOKEN", keyring_a.sign({"sub": "ann"}))
+    with fleet(chat_like(keyring_a, "a"), not_keydrift) as urls:
+        assert main(["probe", urls[0], "-n", "1", "--format", "json"]) == 0
+        doc = json.loads(capsys.readouterr().out)
+        assert doc["token"]["source"] == "argument"
+        assert doc["instances"][0]["token"] == {"accepted": True}
+        # --login wins over the environment (here it fails: the login URL is no login).
+        assert main(["probe", urls[0], "-n", "1", "--login", urls[1] + "/login"]) == 1

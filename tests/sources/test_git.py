@@ -1,0 +1,56 @@
+"""Git status from two `git ls-files` calls, against real repositories."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from keydrift.sources.git import git_status
+
+from .util import model_of, write_tree
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=root, check=True, capture_output=True,
+    )
+
+
+def test_tracked_ignored_untracked(tmp_path: Path) -> None:
+    write_tree(tmp_path, {
+        ".gitignore": ".env\nsecrets/\n",
+        "staging.env": "JWT_SECRET=tracked-0123456789abcdefghijklmnopq\n",
+        ".env": "JWT_SECRET=ignored-0123456789abcdefghijklmnopq\n",
+        "secrets/prod.env": "JWT_SECRET=ignored-dir-0123456789abcdefghijklm\n",
+        "new.env": "JWT_SECRET=untracked-0123456789abcdefghijklmno\n",
+    })
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", ".gitignore", "staging.env")
+    _git(tmp_path, "commit", "-q", "-m", "init")
+    model = model_of(tmp_path)
+    status = {a.location.path: a.tracked for a in model.assignments}
+    assert status == {
+        "staging.env": "tracked",
+        ".env": "ignored",
+        "secrets/prod.env": "ignored",
+        "new.env": "untracked",
+    }
+
+
+def test_subdirectory_of_a_repository(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"app/deploy/staging.env": "JWT_SECRET=x-0123456789abcdefghijklmnopqr\n"})
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-q", "-m", "init")
+    model = model_of(tmp_path / "app")
+    (assignment,) = model.assignments
+    assert assignment.location.path == "deploy/staging.env"
+    assert assignment.tracked == "tracked"
+
+
+def test_not_a_repository(tmp_path: Path) -> None:
+    write_tree(tmp_path, {".env": "JWT_SECRET=x-0123456789abcdefghijklmnopqr\n"})
+    assert not git_status(str(tmp_path)).is_repo
+    (assignment,) = model_of(tmp_path).assignments
+    assert assignment.tracked is None

@@ -1,0 +1,189 @@
+"""Hostile input: each file is skipped with a one-line reason (or an InputError when named on
+the command line), no traceback, bounded memory, and the other files are still checked."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from keydrift.errors import InputError
+from keydrift.model import build_model
+
+from .util import model_of, write_tree
+
+GOOD = {"good/.env": "JWT_SECRET=still-checked-0123456789abcdefghijk\n"}
+
+ALIAS_BOMB = (
+    'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+    "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+    "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+    "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+    "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+    "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
+    "h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\n"
+    "services: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n"
+)
+
+CASES: dict[str, tuple[str, str | bytes, str]] = {
+    "alias bomb": ("docker-compose.yml", ALIAS_BOMB, "alias bomb"),
+    "binary": (".env", b"JWT_SECRET=\x00\x01\x02binary\n", "binary"),
+    "invalid utf-8": (".env.staging", b"JWT_SECRET=caf\xe9-0123456789abcdef\n", "invalid UTF-8"),
+    "tabs": ("compose.yaml", "services:\n\tweb:\n\t\timage: x\n", "tab"),
+    "duplicate keys": (
+        "k8s/secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: a}\nstringData:\n"
+        "  JWT_SECRET: one-0123456789abcdefghijklmnopqrstu\n"
+        "  JWT_SECRET: two-0123456789abcdefghijklmnopqrstu\n",
+        "duplicate key 'JWT_SECRET'",
+    ),
+    "huge line": ("settings.py", "JWT_SECRET = '" + "x" * (600 * 1024) + "'\n", "line longer"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_skipped_with_reason_and_others_checked(tmp_path: Path, case: str) -> None:
+    name, content, reason = CASES[case]
+    write_tree(tmp_path, {**GOOD, name: content})
+    model = model_of(tmp_path)
+    skipped = {s.location.path: s.reason for s in model.skipped}
+    assert name in skipped, model.skipped
+    assert reason in skipped[name]
+    assert "\n" not in skipped[name]
+    assert "0123456789" not in skipped[name]  # never a value in a reason
+    assert "good/.env" in model.files
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_named_explicitly_is_an_input_error(tmp_path: Path, case: str) -> None:
+    name, content, reason = CASES[case]
+    write_tree(tmp_path, {name: content})
+    with pytest.raises(InputError) as info:
+        build_model([str(tmp_path / name)])
+    assert reason in info.value.message
+    assert "0123456789" not in str(info.value)
+
+
+def test_200_mb_file_is_skipped_by_size_without_reading(tmp_path: Path) -> None:
+    write_tree(tmp_path, GOOD)
+    with open(tmp_path / "big.env", "wb") as fh:
+        fh.truncate(200 * 1024 * 1024)
+    model = model_of(tmp_path)
+    (skip,) = model.skipped
+    assert skip.location.path == "big.env" and skip.reason == "larger than 1 MB (200 MB)"
+    assert "good/.env" in model.files
+
+
+def test_symlink_loop_and_outside_links(tmp_path: Path) -> None:
+    write_tree(tmp_path, GOOD)
+    (tmp_path / "loop").symlink_to(tmp_path)  # a directory loop
+    (tmp_path / "self.env").symlink_to(tmp_path / "self.env")  # a file loop
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.env"
+    outside.write_text("JWT_SECRET=outside-0123456789abcdefghijklmnop\n")
+    (tmp_path / "outside.env").symlink_to(outside)
+    model = model_of(tmp_path)
+    reasons = {s.location.path: s.reason for s in model.skipped}
+    assert "symlink loop" in reasons["loop"]
+    assert "symlink loop" in reasons["self.env"]
+    assert "outside the scanned tree" in reasons["outside.env"]
+    assert model.files == ["good/.env"]
+
+
+_UNREADABLE = """
+import sys
+from keydrift.model import build_model
+m = build_model([sys.argv[1]])
+print(sorted((s.location.path, s.reason) for s in m.skipped))
+print(m.files)
+"""
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    write_tree(tmp_path, {**GOOD, "locked.env": "JWT_SECRET=x-0123456789abcdefghijklmnopqr\n"})
+    os.chmod(tmp_path / "locked.env", 0)
+    cmd = [sys.executable, "-c", _UNREADABLE, str(tmp_path)]
+    if os.geteuid() == 0:
+        # root reads anything; without these two capabilities it obeys file modes like anyone
+        setpriv = shutil.which("setpriv")
+        assert setpriv, "tests run as root need util-linux setpriv"
+        cmd = [setpriv, "--bounding-set=-dac_override,-dac_read_search", *cmd]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "('locked.env', 'file not readable (permission denied)')" in proc.stdout
+    assert "good/.env" in proc.stdout
+
+
+def test_fifo_is_not_opened(tmp_path: Path) -> None:
+    write_tree(tmp_path, GOOD)
+    os.mkfifo(tmp_path / ".env.staging")  # opening it for reading would block forever
+    model = model_of(tmp_path)
+    assert [(s.location.path, s.reason) for s in model.skipped] == [
+        (".env.staging", "not a regular file")
+    ]
+
+
+_DUMP_DOC = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: prod}
+spec:
+  replicas: 2
+  template:
+    spec:
+      containers:
+      - name: api
+        image: registry.example.com/api:1
+        env:
+        - {name: LOG_LEVEL, value: info}
+        - name: JWT_SECRET
+          valueFrom: {secretKeyRef: {name: jwt, key: JWT_SECRET}}
+---
+"""
+
+_MEMORY = """
+import resource, sys
+from keydrift.model import build_model
+m = build_model([sys.argv[1]])
+print(len(m.skipped), len(m.files))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def test_peak_memory_with_every_hostile_file(tmp_path: Path) -> None:
+    files: dict[str, str | bytes] = dict(GOOD)
+    for i, (name, content, _reason) in enumerate(CASES.values()):
+        files[f"case{i}/{name}"] = content
+    write_tree(tmp_path, files)
+    with open(tmp_path / "big.env", "wb") as fh:
+        fh.truncate(200 * 1024 * 1024)
+    with open(tmp_path / "cluster-dump.yaml", "w") as fh:  # 9 MB, under the 10 MB cap
+        while fh.tell() < 9 * 1024 * 1024:
+            fh.write(_DUMP_DOC)
+    with open(tmp_path / "huge.env", "w") as fh:  # over the 1 MB cap for .env files
+        fh.write("X=1\n" * (512 * 1024))
+    proc = subprocess.run(
+        [sys.executable, "-c", _MEMORY, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    skipped, files = map(int, proc.stdout.split()[:2])
+    peak_kb = int(proc.stdout.split()[2])
+    assert skipped == len(CASES) + 2
+    assert files == 2  # good/.env and the dump
+    assert peak_kb < 300 * 1024, f"peak RSS {peak_kb // 1024} MB"
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [(b"JWT_SECRET=a\x00b\n", "binary"), (b"JWT_SECRET=caf\xe9\n", "invalid UTF-8")],
+)
+def test_hostile_stdin_is_an_input_error(data: bytes, reason: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "keydrift", "check", "-"], input=data, capture_output=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert reason in proc.stderr.decode()
+    assert b"Traceback" not in proc.stderr
