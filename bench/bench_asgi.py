@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -29,7 +30,9 @@ import sys
 import time
 import urllib.request
 
-SECRET = "bench-only-secret-8d1f0c9b7a6e5d4c3b2a1f0e9d8c7b6a"
+# Made at run time and handed to the server processes through their environment, so no secret is
+# written in the repository and every process of one run shares it.
+SECRET = os.environ.setdefault("KEYDRIFT_BENCH_SECRET", secrets.token_urlsafe(48))
 
 
 def build_app(kind: str, variant: str) -> object:

@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import json
 import os
+import secrets
 import signal
 import socket
 import statistics
@@ -27,7 +28,9 @@ import sys
 import time
 import urllib.request
 
-SECRET = "bench-only-secret-8d1f0c9b7a6e5d4c3b2a1f0e9d8c7b6a"
+# Made at run time and handed to the server processes through their environment, so no secret is
+# written in the repository and every process of one run shares it.
+SECRET = os.environ.setdefault("KEYDRIFT_BENCH_SECRET", secrets.token_urlsafe(48))
 
 
 def host(ports: list[int]) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -18,3 +21,16 @@ def canary() -> str:
 @pytest.fixture
 def strong_secret() -> str:
     return secrets.token_urlsafe(48)
+
+
+def untracked_copy(src: os.PathLike[str] | str, tmp_path: os.PathLike[str] | str) -> Path:
+    """A copy of fixture directory ``src`` outside any git repository.
+
+    Fixtures live inside keydrift's own repository, where git reports them as tracked: KD401 and
+    KD402 would then fire on every fixture holding a secret-like literal. Tests that are not about
+    git run on a copy so the enclosing repository cannot change their outcome.
+    """
+    source = Path(src)
+    dest = Path(tmp_path) / "untracked" / source.name
+    shutil.copytree(source, dest)
+    return dest

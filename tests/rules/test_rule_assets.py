@@ -14,6 +14,7 @@ import pytest
 
 from keydrift.model import build_model
 from keydrift.rules.interface import Finding, all_rules, rule_by_id, run_rules
+from tests.conftest import untracked_copy
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "rules"
 RULE_IDS = [r.id for r in all_rules()]
@@ -36,7 +37,7 @@ def git_repo(src: Path, dest: Path, *, ignore: tuple[str, ...] = ()) -> Path:
 def fixture(rule_id: str, kind: str, tmp_path: Path) -> Path:
     src = ASSETS / rule_id / kind
     if rule_id not in GIT_RULES:
-        return src
+        return untracked_copy(src, tmp_path)
     ignore = (".env",) if (rule_id, kind) == ("KD402", "good") else ()
     return git_repo(src, tmp_path / f"{rule_id}-{kind}", ignore=ignore)
 
@@ -70,10 +71,10 @@ def test_good_fixture_is_quiet_for_every_rule(rule_id: str, tmp_path: Path) -> N
     assert [f.rule for f in run_rules(build_model([str(path)]))] == []
 
 
-def test_bad_kd401_and_kd402_fixtures_are_quiet_outside_git() -> None:
+def test_bad_kd401_and_kd402_fixtures_are_quiet_outside_git(tmp_path: Path) -> None:
     # Not a repository: nothing is tracked, so nothing is "committed".
-    assert check("KD401", ASSETS / "KD401" / "bad") == []
-    assert check("KD402", ASSETS / "KD402" / "bad") == []
+    assert check("KD401", untracked_copy(ASSETS / "KD401" / "bad", tmp_path / "a")) == []
+    assert check("KD402", untracked_copy(ASSETS / "KD402" / "bad", tmp_path / "b")) == []
 
 
 def test_incident_findings_name_the_right_places() -> None:

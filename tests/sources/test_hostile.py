@@ -144,12 +144,15 @@ spec:
 ---
 """
 
+# VmHWM is the peak RSS of this process's own address space. ru_maxrss is not: Linux carries it
+# across fork and exec, so a child of a large pytest process would report the parent's peak.
 _MEMORY = """
-import resource, sys
+import sys
 from keydrift.model import build_model
 m = build_model([sys.argv[1]])
 print(len(m.skipped), len(m.files))
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+with open("/proc/self/status") as fh:
+    print(next(line.split()[1] for line in fh if line.startswith("VmHWM:")))
 """
 
 

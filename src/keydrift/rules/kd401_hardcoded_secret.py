@@ -31,6 +31,9 @@ _KIND = {
 _DOTTED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:[.:][A-Za-z_][A-Za-z0-9_]*)+$")
 _PATH = re.compile(r"^(?:\.{0,2}/|~/|[A-Za-z]:\\)|^[\w.-]+/[\w./-]*$")
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^@]*$", re.IGNORECASE)
+# Identifiers such as "keydrift_claims", "argument" or "STATE_KEY": words joined by separators,
+# no digits. Code names things with secret-like names all the time; a secret has randomness.
+_IDENTIFIER = re.compile(r"^(?:[a-z]+(?:[_.-][a-z]+)*|[A-Z]+(?:[_.-][A-Z]+)*)$")
 MIN_SECRET_CHARS = 8
 
 
@@ -39,7 +42,7 @@ def looks_like_secret(text: str) -> bool:
     value = text.strip()
     if len(value) < MIN_SECRET_CHARS or any(c.isspace() for c in value):
         return False
-    if _DOTTED_NAME.match(value) or _PATH.match(value) or _URL.match(value):
+    if _DOTTED_NAME.match(value) or _PATH.match(value) or _URL.match(value) or _IDENTIFIER.match(value):
         return False
     return placeholder_reason(value) is None
 
