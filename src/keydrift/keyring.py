@@ -23,6 +23,7 @@ from typing import Any
 import jwt
 from jwt.algorithms import HMACAlgorithm
 
+from keydrift._format import duration
 from keydrift.errors import TokenRejected, UsageError, WeakSecretError
 from keydrift.keys import (
     PreparedHMAC,
@@ -491,19 +492,6 @@ def _claims_unverified(token: str) -> dict[str, Any]:
     return payload if isinstance(payload, dict) else {}
 
 
-def _ago(seconds: float) -> str:
-    seconds = int(abs(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, s = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m{s:02d}s"
-    hours, m = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h{m:02d}m"
-    return f"{hours // 24}d{hours % 24:02d}h"
-
-
 def _translate(
     exc: Exception, token: str, aud: Any, iss: str | None, leeway: int
 ) -> TokenRejected:
@@ -511,15 +499,15 @@ def _translate(
     now = time.time()
     if isinstance(exc, jwt.ExpiredSignatureError):
         exp = claims.get("exp")
-        when = f"expired {_ago(now - float(exp))} ago" if isinstance(exp, int | float) else "expired"
+        when = f"expired {duration(now - float(exp))} ago" if isinstance(exp, int | float) else "expired"
         return _rejected("expired", when + (f" (leeway {leeway}s)" if leeway else ""))
     if isinstance(exc, jwt.ImmatureSignatureError):
         nbf, iat = claims.get("nbf"), claims.get("iat")
         if isinstance(nbf, int | float) and nbf > now:
-            return _rejected("not_yet_valid", f"not valid for another {_ago(float(nbf) - now)}")
+            return _rejected("not_yet_valid", f"not valid for another {duration(float(nbf) - now)}")
         if isinstance(iat, int | float) and iat > now:
             return _rejected(
-                "not_yet_valid", f"issued {_ago(float(iat) - now)} in the future: clock skew?"
+                "not_yet_valid", f"issued {duration(float(iat) - now)} in the future: clock skew?"
             )
         return _rejected("not_yet_valid", "not valid yet")
     if isinstance(exc, jwt.InvalidIssuedAtError):

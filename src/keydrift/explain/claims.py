@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from keydrift._format import duration
 from keydrift.spec import HMAC_ALGORITHMS
 
 __all__ = [
@@ -64,20 +65,6 @@ class TimeClaim:
     iso: str | None
     relative: str
     status: str  # ok | expired | not_yet_valid | future | invalid
-
-
-def duration(seconds: float) -> str:
-    """``10922`` -> ``3h02m``; ``40`` -> ``40s``; ``150`` -> ``2m30s``; ``200000`` -> ``2d07h``."""
-    total = int(abs(seconds))
-    if total < 60:
-        return f"{total}s"
-    minutes, secs = divmod(total, 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, mins = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h{mins:02d}m"
-    return f"{hours // 24}d{hours % 24:02d}h"
 
 
 def _number(value: Any) -> float | None:

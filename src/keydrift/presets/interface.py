@@ -10,8 +10,6 @@ no change anywhere else.
 from __future__ import annotations
 
 import fnmatch
-import importlib
-import pkgutil
 import re
 from functools import cache
 from typing import ClassVar
@@ -101,26 +99,14 @@ class Preset:
 @cache
 def all_presets() -> tuple[Preset, ...]:
     """Every preset in ``keydrift.presets``, one per module, sorted by id."""
-    import keydrift.presets as package
+    from keydrift._plugins import discover
 
     found: dict[str, Preset] = {}
-    for info in pkgutil.iter_modules(package.__path__):
-        if info.name in ("interface",) or info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{package.__name__}.{info.name}")
-        for obj in vars(module).values():
-            if (
-                isinstance(obj, type)
-                and issubclass(obj, Preset)
-                and obj is not Preset
-                and obj.__module__ == module.__name__
-            ):
-                instance = obj()
-                if instance.id in found:
-                    raise RuntimeError(f"two presets with id {instance.id!r}")
-                found[instance.id] = instance
+    for instance in discover("keydrift.presets", Preset):
+        if instance.id in found:
+            raise RuntimeError(f"two presets with id {instance.id!r}")
+        found[instance.id] = instance
     return tuple(found[k] for k in sorted(found))
-
 
 def preset_by_id(preset_id: str) -> Preset | None:
     """The preset with ``preset_id`` or ``None``."""

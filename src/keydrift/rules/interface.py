@@ -13,9 +13,7 @@ variable, so a baseline survives edits that only move lines.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
-import pkgutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -163,26 +161,14 @@ class Rule:
 @cache
 def all_rules() -> tuple[Rule, ...]:
     """Every rule in ``keydrift.rules``, one per module, sorted by id."""
-    import keydrift.rules as package
+    from keydrift._plugins import discover
 
     found: dict[str, Rule] = {}
-    for info in pkgutil.iter_modules(package.__path__):
-        if info.name == "interface" or info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{package.__name__}.{info.name}")
-        for obj in vars(module).values():
-            if (
-                isinstance(obj, type)
-                and issubclass(obj, Rule)
-                and obj is not Rule
-                and obj.__module__ == module.__name__
-            ):
-                rule = obj()
-                if rule.id in found:
-                    raise RuntimeError(f"two rules with id {rule.id!r}")
-                found[rule.id] = rule
+    for rule in discover("keydrift.rules", Rule):
+        if rule.id in found:
+            raise RuntimeError(f"two rules with id {rule.id!r}")
+        found[rule.id] = rule
     return tuple(found[k] for k in sorted(found))
-
 
 def rule_by_id(rule_id: str) -> Rule | None:
     for rule in all_rules():

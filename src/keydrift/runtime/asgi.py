@@ -365,8 +365,7 @@ class JWTAuthMiddleware:
             return
         keyring = await self._keyring_or_none()
         if keyring is None:
-            await self._json(send, 503, {"error": "unavailable",
-                                         "detail": "authentication is not configured"})
+            await self._unavailable(send)
             return
         token, via = self._http_token(scope)
         if token is None:
@@ -563,6 +562,11 @@ class JWTAuthMiddleware:
             "key_warnings": list(self._warnings),
         }
 
+    async def _unavailable(self, send: Send) -> None:
+        # No keyring could be resolved: refuse everything rather than serve unauthenticated.
+        await self._json(send, 503, {"error": "unavailable",
+                                     "detail": "authentication is not configured"})
+
     async def _fingerprint(self, scope: Scope, send: Send) -> None:
         if scope["method"] not in ("GET", "HEAD"):
             await self._json(send, 405, {"error": "method_not_allowed"},
@@ -570,8 +574,7 @@ class JWTAuthMiddleware:
             return
         keyring = await self._keyring_or_none()
         if keyring is None:
-            await self._json(send, 503, {"error": "unavailable",
-                                         "detail": "authentication is not configured"})
+            await self._unavailable(send)
             return
         token, _ = self._http_token(scope)
         verdict: dict[str, Any] | None = None

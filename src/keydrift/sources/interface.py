@@ -9,8 +9,6 @@ needs no change elsewhere.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -144,20 +142,11 @@ class Source:
 @cache
 def all_sources() -> tuple[Source, ...]:
     """One instance of every reader in this package, by priority."""
-    import keydrift.sources as package
+    from keydrift._plugins import discover
 
-    found: dict[str, Source] = {}
-    for info in pkgutil.iter_modules(package.__path__):
-        if info.name in _NOT_READERS or info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{package.__name__}.{info.name}")
-        for obj in vars(module).values():
-            if (
-                isinstance(obj, type)
-                and issubclass(obj, Source)
-                and obj is not Source
-                and obj.__module__ == module.__name__
-                and "kind" in vars(obj)
-            ):
-                found[obj.kind] = obj()
+    found: dict[str, Source] = {
+        s.kind: s
+        for s in discover("keydrift.sources", Source, skip=_NOT_READERS,
+                          accept=lambda cls: "kind" in vars(cls))
+    }
     return tuple(sorted(found.values(), key=lambda s: (s.priority, s.kind)))
