@@ -125,3 +125,23 @@ def test_expired_token_is_rejected_by_the_service_that_holds_its_key() -> None:
     e = run(sign(STRONG, {"exp": 1}), *from_model(model), model=model)
     assert e.services is not None
     assert (e.services[0].accepts, e.services[0].reason) == (False, "expired")
+
+
+def test_token_verified_only_by_a_key_no_service_uses_is_rejected(tmp_path: Path) -> None:
+    # A stray candidate (a mounted secret file no service reads as its JWT secret) verifies the
+    # token, but every service in the repository holds another key: the answer is "rejected".
+    (tmp_path / ".env").write_text(f"JWT_SECRET={STRONG}\n")
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "jwt.txt").write_text(OTHER)
+    (tmp_path / "docker-compose.yml").write_text(
+        "services:\n  api:\n    image: example/api\n    env_file: .env\n"
+        "    secrets: [jwt]\nsecrets:\n  jwt:\n    file: ./secrets/jwt.txt\n"
+    )
+    model = build_model([str(tmp_path)])
+    e = run(sign(OTHER), *from_model(model), model=model)
+    assert e.services and not any(s.accepts for s in e.services)
+    assert (e.verdict.status, e.verdict.reason, e.verdict.exit_code) == ("rejected", "signature", 1)
+    assert "no service verifies with" in e.verdict.summary
+    # The same token signed with the key the service holds verifies.
+    ok = run(sign(STRONG), *from_model(model), model=model)
+    assert ok.verdict.status == "verified"

@@ -298,6 +298,19 @@ def _judge(out: Explanation, hs: str | None) -> Verdict:
     if best is None:
         return _no_match(out, hs, expected, algorithm)
     trusted = best.candidate.expected or not expected
+    if trusted and not expected and _every_service_rejects_signature(out.services):
+        # Nothing was named as expected, but the repository says which keys its services hold:
+        # a token that only a stray candidate verifies is one every service refuses.
+        n = len(out.services or ())
+        cand, variant = best.candidate, best.variant
+        scope = f" (service {cand.service})" if cand.service else ""
+        how = "" if variant.kind == "exact" else f" {variant.phrase}"
+        return Verdict(
+            "rejected", "signature",
+            f"verifies only with {cand.label}{scope}{how}, a key no service verifies with: "
+            f"all {n} service views reject the signature",
+            "error", 1, match=best, advice=_mismatch_advice(best),
+        )
     if trusted and best.variant.kind == "exact":
         scope = f" ({best.candidate.scope})" if best.candidate.scope else ""
         signed = f"signed with {best.candidate.label}{scope}"
@@ -314,6 +327,12 @@ def _judge(out: Explanation, hs: str | None) -> Verdict:
                        match=best)
     return Verdict("rejected", "signature", _mismatch_sentence(best, expected), "error", 1,
                    match=best, advice=_mismatch_advice(best))
+
+
+def _every_service_rejects_signature(services: Sequence[ServiceView] | None) -> bool:
+    return bool(services) and all(
+        not v.accepts and v.reason in ("signature", "unknown_kid") for v in services or ()
+    )
 
 
 def _mismatch_sentence(best: Match, expected: Sequence[Candidate]) -> str:
