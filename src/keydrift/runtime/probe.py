@@ -284,7 +284,7 @@ def _import_clients() -> tuple[Any, Any]:
 def _check_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise UsageError(f"not an http(s) URL: {url!r}", advice="e.g. http://10.0.0.5:8000")
+        raise UsageError(f"not an http(s) URL: {url!r}", advice="e.g. http://127.0.0.1:8000 or http://api-1:8000")
     return url.rstrip("/")
 
 
