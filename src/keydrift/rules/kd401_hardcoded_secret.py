@@ -59,9 +59,13 @@ class HardcodedSecret(Rule):
     default_severity = Severity.ERROR
 
     def check(self, model: Model) -> Iterator[Finding]:
+        # Tracked env files are KD402's, also when a compose service reads one through env_file:
+        # the literal then sits in the env file even though the assignment is the service's.
+        in_env_files = {literal_location(b) for b in model.assignments if b.source == "dotenv"}
         for a in unique_assignments(
             model,
-            lambda a: a.source != "dotenv"  # tracked env files are KD402's
+            lambda a: a.source != "dotenv"
+            and literal_location(a) not in in_env_files
             and a.literal
             and not a.template
             and a.tracked == "tracked"
