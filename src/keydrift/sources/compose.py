@@ -489,8 +489,10 @@ class _Reader:
             Step(loc, f"secrets: {source} -> /run/secrets/{target}"),
             Step(top_loc, f"secret {source} ({kind})"),
         ]
-        if kind == "environment":
-            value = self.interp.values.get(ref)
+
+        def reference(value: str | None) -> Assignment:
+            # The secret's value comes from elsewhere (an env var, an external store, a file
+            # outside the project): not written here, known only when interpolation knows it.
             return Assignment(
                 variable=target,
                 value=SecretValue(value) if value is not None else None,
@@ -502,34 +504,17 @@ class _Reader:
                 literal=False,
                 tracked=self.ctx.tracked_of(top_loc.path),
             )
+
+        if kind == "environment":
+            return reference(self.interp.values.get(ref))
         if kind != "file":
-            return Assignment(
-                variable=target,
-                value=None,
-                location=top_loc,
-                source=self.kind,
-                environment=None,
-                service=decl.name,
-                chain=tuple(steps),
-                literal=False,
-                tracked=self.ctx.tracked_of(top_loc.path),
-            )
+            return reference(None)
         try:
             text = self._text(ref) if not ref.startswith("../") else None
         except UnreadableFile:
             text = None
         if text is None:
-            return Assignment(
-                variable=target,
-                value=None,
-                location=top_loc,
-                source=self.kind,
-                environment=None,
-                service=decl.name,
-                chain=tuple(steps),
-                literal=False,
-                tracked=self.ctx.tracked_of(top_loc.path),
-            )
+            return reference(None)
         steps.append(Step(Location(ref, 1), "mounted file"))
         return mounted_file_assignment(
             target, text, Location(ref, 1), self.kind, decl.name, tuple(steps), self.ctx.tracked_of(ref)
