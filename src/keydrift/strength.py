@@ -62,6 +62,8 @@ class StrengthReport:
 
 
 # --- placeholders -----------------------------------------------------------------------------
+# Every pattern must stay (practically) silent on random tokens: tests check tens of thousands of
+# random base64/hex values. Short words therefore need separators or anchors around them.
 
 _PLACEHOLDER_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(p, re.IGNORECASE), why)
@@ -71,10 +73,13 @@ _PLACEHOLDER_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\$\{[^}]*\}|^\$[A-Za-z_][A-Za-z0-9_]*$|^\{\{.*\}\}$", "an unexpanded ${VAR} or {{ }} reference"),
         (r"change[-_ .]?(me|this|it)(?![a-z])", "a 'change-me' placeholder"),
         (r"^replace|replace[-_ .]?(me|this|with)", "a 'replace-me' placeholder"),
-        (r"^x{3,}|x{8,}|^\*{3,}|^\.{3,}$", "a run of x or * used as a placeholder"),
-        (r"(^|[^a-z0-9])(todo|fixme|tbd)([^a-z0-9]|$)", "a TODO placeholder"),
-        (r"example|placeholder|dummy|(^|[^a-z])sample([^a-z]|$)", "an example or placeholder value"),
-        (r"^(insert|enter|put|set|add)[-_ .]?(your|a|the|secret|key)", "an 'insert your key' placeholder"),
+        (r"(?-i:^(x{3,}|X{3,})([-_ .]|$)|x{8,}|X{8,})|^\*{3,}|^\.{3,}$",
+         "a run of x or * used as a placeholder"),
+        (r"(?-i:(^|[^a-zA-Z0-9])(todo|TODO|Todo|fixme|FIXME)([^a-zA-Z0-9]|$))", "a TODO placeholder"),
+        (r"(?-i:(^|[^a-zA-Z])(example|EXAMPLE|Example|placeholder|PLACEHOLDER|dummy|DUMMY|sample|"
+         r"SAMPLE)([^a-z]|$))", "an example or placeholder value"),
+        (r"^(insert|enter|put|set|add)[-_ .](your|a|the|secret|key)([-_ .]|$)",
+         "an 'insert your key' placeholder"),
     )
 )
 

@@ -119,3 +119,19 @@ def test_messages_never_contain_the_value() -> None:
     for value in [*PLACEHOLDERS, "short-value", "b" * 40]:
         report = check_strength(value)
         assert value not in report.summary()
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "xXxq3V0n8bQ2mK7tR1yZ4wF6hJ9cL5dA0sE2gP8uN3",  # starts with a mixed-case x run
+        "_XZuTFQMEogDUmmyR15sK2p9vW4nB7cF1hJ6tL0dQ8",  # "DUmmy" inside random text
+        "tbd_VEUKSCOZCiR3-iqVm8Hk2Pq9wX5zA1nT7yB4cD",  # "tbd" then a separator
+        "setaQ9vW4nB7cF1hJ6tL0dQ8K2p9mX5zA1nT7yB4cD",  # "set" + "a": not "set a ..."
+        "7KL78M_kg-hLhbLg1n1XSamplerQ9vW4nB7cF1hJ6t",  # "Sample" glued to random text
+    ],
+)
+def test_regression_random_tokens_with_placeholder_fragments(token: str) -> None:
+    # Each of these once matched a placeholder pattern in a run of 600,000 random tokens.
+    assert placeholder_reason(token) is None
+    assert check_strength(token).ok
