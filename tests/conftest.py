@@ -8,6 +8,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Timing deadlines make property tests flaky on a loaded 2-core CI machine; the fuzz targets in
+# bench/ measure speed instead.
+settings.register_profile("keydrift", deadline=None)
+settings.load_profile("keydrift")
 
 # Unique per run so a hard-coded expectation cannot pass by accident.
 CANARY = "kdcanary-" + secrets.token_urlsafe(40)
