@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hmac
 import json
 import os
@@ -474,11 +475,29 @@ def _b64json(segment: str) -> Any:
 
 
 def _peek_header(token: str) -> dict[str, Any]:
+    """The header, read before verification only to pick the key and check ``alg``.
+
+    PyJWT parses it again (and validates it) during ``decode``; this read must stay cheap.
+    """
     dots = token.count(".")
     if dots != 2:
         what = "a JWE (5 segments), not a signed JWS" if dots == 4 else f"{dots + 1} segments"
         raise _rejected("malformed", f"expected 3 dot-separated segments, got {what}")
-    header = _b64json(token[: token.index(".")])
+    segment = token[: token.index(".")]
+    if len(segment) <= _CACHED_HEADER_MAX:
+        return _parse_header(segment)
+    return _parse_header.__wrapped__(segment)
+
+
+# Tokens from one signer share one header segment ({"alg","kid","typ"}), so parsing it once per
+# distinct segment saves most of the pre-read. Bounded: 512 entries of at most 1 KiB each.
+_CACHED_HEADER_MAX = 1024
+
+
+@functools.lru_cache(maxsize=512)
+def _parse_header(segment: str) -> dict[str, Any]:
+    # Callers only read the returned dict; it is shared between calls and never handed out.
+    header = _b64json(segment)
     if not isinstance(header, dict):
         raise _rejected("malformed", "header is not a JSON object")
     return header

@@ -129,3 +129,14 @@ def test_security_embedded_jwk_header_is_not_trusted(keyring: Keyring) -> None:
     jwk = {"kty": "oct", "k": _b64(attacker)}
     token = _forge({"alg": "HS256", "jwk": jwk}, _claims(), attacker)
     assert _reason(keyring, token) == "signature"
+
+
+def test_security_header_preread_cache_does_not_skip_verification(keyring: Keyring) -> None:
+    # The keyring memoizes header parsing per header segment; a token that reuses a trusted
+    # header with another payload must still fail on its signature.
+    good = keyring.sign({"sub": "user"})
+    assert keyring.verify(good)["sub"] == "user"
+    header, _, signature = good.split(".")
+    evil_payload = _b64(json.dumps({"sub": "admin", "exp": int(time.time()) + 600}).encode())
+    assert _reason(keyring, f"{header}.{evil_payload}.{signature}") == "signature"
+    assert keyring.verify(good)["sub"] == "user"  # the cached header still serves good tokens
