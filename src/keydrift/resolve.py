@@ -136,7 +136,6 @@ def _lookup(
         direct,
         Provenance("env", variable=name),
         via_file,
-        lambda path: Provenance("file", variable=name, path=path),
         base_dir=None,
     )
     if result is not None:
@@ -152,7 +151,6 @@ def _lookup(
         d_direct[0] if d_direct else None,
         Provenance("dotenv", variable=name, path=dotenv_label, line=d_direct[1] if d_direct else None),
         d_file[0] if d_file else None,
-        lambda path: Provenance("file", variable=name, path=path),
         base_dir=Path(dotenv_label).parent,
     )
 
@@ -162,7 +160,6 @@ def _pick(
     direct: str | None,
     direct_prov: Provenance,
     file_path: str | None,
-    file_prov: object,
     base_dir: Path | None,
 ) -> tuple[SecretValue, Provenance] | None:
     # An empty variable counts as unset: `JWT_SECRET=` in an env file is how people "unset".
@@ -174,8 +171,7 @@ def _pick(
         if base_dir is not None and not path.is_absolute():
             path = base_dir / path
         file_value = read_secret_file(path)
-        assert callable(file_prov)
-        prov_f = file_prov(str(path))
+        prov_f = Provenance("file", variable=name, path=str(path))
     if direct_value is not None and file_value is not None:
         if direct_value != file_value:
             raise SecretConflictError(
