@@ -242,7 +242,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="environment for every replica (repeatable)")
     parser.add_argument("--replica-env", action="append", default=[], metavar="I:KEY=VALUE",
                         help="environment for replica I (1-based, repeatable)")
+    parser.add_argument("--duration", type=float, default=3600.0, metavar="SECONDS",
+                        help="stop the fleet after this long (default: one hour)")
     args = parser.parse_args(argv)
+    # SIGTERM (from `timeout`, a supervisor or `kill`) stops the fleet like Ctrl-C does, so the
+    # replicas never outlive this script.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
     base = _pairs(args.env)
     if args.legacy:
         base["CHAT_LEGACY_KEYS"] = "1"
@@ -269,11 +274,14 @@ def main(argv: list[str] | None = None) -> int:
             print("no replica is running", file=sys.stderr)
             return 1
         try:
-            while True:
-                time.sleep(3600)
+            time.sleep(args.duration)
         except KeyboardInterrupt:
             pass
     return 0
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
