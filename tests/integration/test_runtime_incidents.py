@@ -308,7 +308,8 @@ def listening_addresses(port: int) -> set[str]:
 
 
 @pytest.mark.timeout(60)
-def test_fleet_script_binds_loopback_and_cleans_up_on_ctrl_c() -> None:
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])  # Ctrl-C, and `kill` or `timeout`
+def test_fleet_script_binds_loopback_and_cleans_up_on_ctrl_c(signame: str) -> None:
     import os
     import signal
 
@@ -329,7 +330,7 @@ def test_fleet_script_binds_loopback_and_cleans_up_on_ctrl_c() -> None:
         assert "keydrift probe" in proc.stdout.readline()
         result = run_probe([url], samples=16)
         assert len(result.instances) == 2 and result.exit_code == 1  # two legacy workers
-        os.kill(proc.pid, signal.SIGINT)
+        os.kill(proc.pid, getattr(signal, signame))
         assert proc.wait(20) == 0
         assert listening_addresses(port) == set()
     finally:
@@ -344,6 +345,7 @@ def test_fleet_script_binds_loopback_and_cleans_up_on_ctrl_c() -> None:
         try:
             if entry.name.isdigit() and needle in (entry / "cmdline").read_bytes():
                 survivors.append(entry.name)
+                os.kill(int(entry.name), signal.SIGKILL)  # fail, but leave nothing behind
         except OSError:
             continue
     assert survivors == []
