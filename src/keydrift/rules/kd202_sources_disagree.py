@@ -70,6 +70,8 @@ def _conflict(items: list[Assignment]) -> bool:
                 continue
             if literal_location(a).path == literal_location(b).path and a.source == b.source:
                 continue  # one file setting it twice is the file's own last-wins business
+            if literal_location(a) == literal_location(b):
+                continue  # one written value read two ways (quotes kept or not) is KD501's
             if a.service and b.service and a.service != b.service:
                 continue  # per-service values are KD201's to judge
             return True
