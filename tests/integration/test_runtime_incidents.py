@@ -13,6 +13,7 @@ import secrets
 import subprocess
 import sys
 import time
+import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -265,7 +266,13 @@ def test_four_workers_each_with_its_own_key(fleet: Any) -> None:
     summary = json.dumps({"url": doc["urls"][0], "problems": doc["problems"]}, indent=1)
     assert result.exit_code == 1
     assert len(doc["urls"][0]["instances"]) == 4, summary
+    assert doc["urls"][0]["unreached"] == [], summary
     assert len(doc["groups"]) == 4
+    # Each worker names the four processes sharing its socket: exactly the instances seen.
+    with urllib.request.urlopen(replica.url + "/.well-known/keydrift", timeout=10) as resp:
+        announced = json.load(resp)["sibling_pids"]
+    assert {f"{i['instance_id'].rsplit(':', 1)[0]}:{p}" for i in doc["instances"][:1]
+            for p in announced} == set(doc["urls"][0]["instances"])
     assert len({i["instance_id"].rsplit(":", 1)[0] for i in doc["instances"]}) == 1  # one host
     ws = doc["urls"][0]["websocket"]
     # The kernel, not the probe, picks the worker for each connection and it does not spread

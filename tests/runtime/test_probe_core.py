@@ -184,3 +184,50 @@ def test_token_from_environment(keyring_a: Keyring, monkeypatch: pytest.MonkeyPa
         assert doc["instances"][0]["token"] == {"accepted": True}
         # --login wins over the environment (here it fails: the login URL is no login).
         assert main(["probe", urls[0], "-n", "1", "--login", urls[1] + "/login"]) == 1
+
+
+def _announcing(keyring: Keyring, extra_pid: int) -> Any:
+    """A fingerprint endpoint that announces one more worker than ever answers."""
+    import os
+
+    host = socket.gethostname()
+    doc = {
+        "schema_version": 1, "keydrift": "test", "service": "api",
+        "instance_id": f"{host}:{os.getpid()}", "hostname": host, "pid": os.getpid(),
+        "environment": None, "algorithm": "HS256", "signing_kid": keyring.current_kid,
+        "verification_kids": list(keyring.kids), "key_source": {"kind": "env", "variable": "X"},
+        "key_warnings": [], "sibling_pids": [os.getpid(), extra_pid],
+    }
+    body = json.dumps(doc).encode()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+def test_announced_worker_that_never_answers_is_named(keyring_a: Keyring) -> None:
+    import os
+
+    ghost = f"{socket.gethostname()}:{2**22 + 7}"
+    with fleet(_announcing(keyring_a, 2**22 + 7)) as urls:
+        result = run_probe(urls, samples=4)
+    report = result.urls[0]
+    assert report.unreached == [ghost]
+    assert report.samples > 4  # it kept sampling before giving up
+    assert report.instances == [f"{socket.gethostname()}:{os.getpid()}"]
+    assert result.exit_code == 1
+    assert any("never answered" in p and ghost in p for p in result.problems)
+    validate(result.to_dict(), PROBE_SCHEMA)
+
+
+def test_custom_instance_names_announce_no_workers(keyring_a: Keyring) -> None:
+    # chat_like names its instance, so pids cannot name the workers: nothing is expected.
+    with fleet(chat_like(keyring_a, "one")) as urls:
+        result = run_probe(urls, samples=4)
+    assert result.urls[0].unreached == [] and result.urls[0].samples == 4
+    assert result.exit_code == 0

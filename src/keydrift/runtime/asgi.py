@@ -73,6 +73,63 @@ def instance_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def sibling_pids() -> list[int]:
+    """Pids of the worker processes that share this process's sockets, this one included
+    (Linux; ``[]`` where it cannot be told). Cached for a few seconds.
+
+    The kernel, not a client, picks which worker accepts a connection, and it can starve one
+    for a long time; knowing the workers lets ``keydrift probe`` keep sampling until it has
+    seen each one, and name the ones it never reached. Workers are the children of our parent
+    (uvicorn's or gunicorn's supervisor) that hold a socket we hold too: the listening socket
+    they inherited. Replicas started side by side by one parent share none.
+    """
+    now = time.monotonic()
+    cached = _SIBLINGS.get(os.getpid())
+    if cached is not None and now - cached[0] < _SIBLINGS_TTL:
+        return cached[1]
+    pids = _find_siblings()
+    _SIBLINGS[os.getpid()] = (now, pids)
+    return pids
+
+
+_SIBLINGS: dict[int, tuple[float, list[int]]] = {}  # keyed by pid: a forked worker starts over
+_SIBLINGS_TTL = 10.0
+
+
+def _find_siblings() -> list[int]:
+    try:
+        mine = _socket_inodes(os.getpid())
+        if not mine:
+            return []
+        with open("/proc/self/stat", encoding="ascii") as fh:
+            ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        with open(f"/proc/{ppid}/task/{ppid}/children", encoding="ascii") as fh:
+            children = [int(p) for p in fh.read().split()]
+    except (OSError, ValueError, IndexError):
+        return []
+    found = []
+    for pid in children:
+        try:
+            if _socket_inodes(pid) & mine:
+                found.append(pid)
+        except OSError:
+            continue
+    return sorted(found) if os.getpid() in found else []
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    fd_dir = f"/proc/{pid}/fd"
+    for name in os.listdir(fd_dir):
+        try:
+            target = os.readlink(f"{fd_dir}/{name}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    return inodes
+
+
 def source_of(keyring: Keyring) -> dict[str, str | None]:
     """Kind (env, file, dotenv, generated, literal) and variable of the current key, never a value.
 
@@ -560,6 +617,7 @@ class JWTAuthMiddleware:
             "verification_kids": list(keyring.kids),
             "key_source": dict(self._source),
             "key_warnings": list(self._warnings),
+            "sibling_pids": sibling_pids(),
         }
 
     async def _unavailable(self, send: Send) -> None:

@@ -46,6 +46,7 @@ __all__ = [
 PROBE_SCHEMA_VERSION = 1
 WS_AUTH_MODES = ("subprotocol", "header", "query")
 _WAVE = 4
+_MIN_EXTRA_SAMPLES = 128
 _TOKEN_FIELDS = ("access_token", "token", "jwt", "id_token")
 
 
@@ -151,6 +152,7 @@ class UrlReport:
     error_detail: str | None = None
     http: Check | None = None
     websocket: Check | None = None
+    unreached: list[str] = field(default_factory=list)  # announced workers that never answered
 
     @property
     def status(self) -> str:
@@ -167,6 +169,7 @@ class UrlReport:
             "samples": self.samples,
             "responses": self.responses,
             "instances": self.instances,
+            "unreached": self.unreached,
             "errors": dict(sorted(self.errors.items())),
             "error_detail": self.error_detail,
             "http": self.http.to_dict() if self.http else None,
@@ -490,6 +493,19 @@ async def _fingerprints(
                 seen_at = len(docs)
         if len(docs) >= budget == report.samples and seen_at > report.samples // 2 > 0:
             budget = 2 * report.samples
+    # Servers that name the workers sharing their socket (`sibling_pids`) say whom to expect:
+    # the kernel can starve one worker for dozens of connections, so sample one at a time until
+    # each has answered, up to a bounded number of extra samples.
+    expected = _expected_instances(docs)
+    extra = max(4 * report.samples, _MIN_EXTRA_SAMPLES)
+    while expected - seen and extra > 0:
+        doc = await one()
+        docs.append(doc)
+        extra -= 1
+        if doc is not None:
+            seen.add(str(doc["instance_id"]))
+            expected |= _expected_instances([doc])
+    report.unreached = sorted(expected - seen)
     report.samples = len(docs)
     by_id = {i.instance_id: i for i in result.instances}
     for doc in docs:
@@ -524,6 +540,21 @@ async def _fingerprints(
         )
         by_id[iid] = inst
         result.instances.append(inst)
+
+
+def _expected_instances(docs: list[dict[str, Any] | None]) -> set[str]:
+    """Instance ids of the sibling workers the documents announce (``hostname:pid`` ids only)."""
+    expected: set[str] = set()
+    for doc in docs:
+        if doc is None:
+            continue
+        host, pid, pids = doc.get("hostname"), doc.get("pid"), doc.get("sibling_pids")
+        if not (isinstance(host, str) and isinstance(pids, list)) or doc.get("instance_id") != (
+            f"{host}:{pid}"
+        ):
+            continue  # a custom instance name: worker ids cannot be derived from pids
+        expected.update(f"{host}:{p}" for p in pids if isinstance(p, int))
+    return expected
 
 
 async def _in_waves(one: Any, count: int) -> None:
@@ -632,6 +663,12 @@ def _judge(result: ProbeResult) -> None:
             result.problems.append(
                 f"{report.url}: {failed}/{report.samples} samples failed "
                 f"({', '.join(sorted(report.errors))}): {report.error_detail}"
+            )
+        if report.unreached:
+            result.problems.append(
+                f"{report.url}: {len(report.unreached)} worker(s) sharing this port never answered "
+                f"in {report.samples} samples ({', '.join(report.unreached)}): their keys are "
+                "unknown; probe again with more --samples"
             )
         for check in (report.http, report.websocket):
             if check is None:
