@@ -158,10 +158,13 @@ class Model:
         """
         if self._consumers is None:
             index: dict[tuple[str, Location], set[str]] = {}
-            for e in self.effective:
-                b = e.assignment
+            # Effective values cover the specs' variables; a service's own environment covers
+            # every other variable it receives (a storage key, a password).
+            pairs = [(e.service.name, e.assignment) for e in self.effective]
+            pairs += [(s.name, b) for s in self.services for b in s.env.values()]
+            for name, b in pairs:
                 if b is not None:
                     where = b.chain[-1].location if b.chain else b.location
-                    index.setdefault((b.variable, where), set()).add(e.service.name)
+                    index.setdefault((b.variable, where), set()).add(name)
             self._consumers = index
         return tuple(sorted(self._consumers.get((variable, written_at), ())))

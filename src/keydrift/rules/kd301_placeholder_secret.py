@@ -13,10 +13,23 @@ from keydrift.rules._common import (
     is_secret_name,
     literal_location,
     provenance,
+    spec_for_variable,
     unique_assignments,
 )
 from keydrift.rules.interface import Finding, Rule, Severity
 from keydrift.strength import placeholder_reason
+
+# A signing secret (a spec's or a preset's variable) breaks tokens; any other secret-like
+# variable (a storage key, a password) is a credential anyone can read in the template.
+_SIGNING_EFFECT = (
+    "Services deployed from here sign with a guessable value that also differs from the real one "
+    "in your env files or secret store: tokens are rejected by the services that have the real "
+    "key, and anyone can forge tokens for the ones that have this one."
+)
+_OTHER_EFFECT = (
+    "Services deployed from here use a value anyone can read in the template instead of the real "
+    "credential: whatever it protects is either broken or open."
+)
 
 
 class PlaceholderSecret(Rule):
@@ -45,12 +58,8 @@ class PlaceholderSecret(Rule):
                     f"{a.variable} at {literal_location(a)} looks like a placeholder in "
                     f"{env_label(a.environment)}: {reason}"
                 ),
-                runtime_effect=(
-                    "Services deployed from here sign with a guessable value that also differs "
-                    "from the real one in your env files or secret store: tokens are rejected "
-                    "by the services that have the real key, and anyone can forge tokens for "
-                    "the ones that have this one."
-                ),
+                runtime_effect=_SIGNING_EFFECT if spec_for_variable(model, a.variable)
+                else _OTHER_EFFECT,
                 fix=(
                     f"replace the literal with a reference to the real {a.variable} (secret "
                     "store or env file); keep placeholders in .env.example only"
