@@ -557,6 +557,22 @@ def _expected_instances(docs: list[dict[str, Any] | None]) -> set[str]:
     return expected
 
 
+async def _cover_instances(one: Any, check: Check, report: UrlReport) -> None:
+    """Keep trying, one connection at a time, until every instance seen behind this URL has
+    answered the check, within a bounded number of extra attempts.
+
+    The kernel picks the worker for each connection and may send a whole run to one of them;
+    a per-instance verdict needs each instance at least once. Servers that do not say which
+    instance answered (no instance header or hello) cannot be steered and get no extra tries.
+    """
+    if not check.by_instance:
+        return
+    extra = max(4 * report.samples, _MIN_EXTRA_SAMPLES)
+    while set(report.instances) - set(check.by_instance) and extra > 0:
+        await one()
+        extra -= 1
+
+
 async def _in_waves(one: Any, count: int) -> None:
     """Run ``count`` calls of ``one`` a wave of a few at a time (see :func:`_fingerprints`)."""
     for start in range(0, count, _WAVE):
@@ -590,6 +606,7 @@ async def _http_checks(
             check.record("failed", f"http_{resp.status_code}", instance)
 
     await _in_waves(one, report.samples)
+    await _cover_instances(one, check, report)
 
 
 async def _ws_checks(
@@ -627,6 +644,7 @@ async def _ws_checks(
                 check.record("failed", _classify(exc, httpx)[0], None)
 
     await _in_waves(one, report.samples)
+    await _cover_instances(one, check, report)
 
 
 async def _hello(conn: Any, timeout: float) -> str | None:
