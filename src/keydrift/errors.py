@@ -122,6 +122,17 @@ class TokenRejected(KeydriftError):
         }
     )
 
+    # What to do about each reason; shared by the keyring and `keydrift explain`.
+    ADVICE: ClassVar[dict[str, str]] = {
+        "expired": "get a new token; if tokens expire early, check the signer's clock and ttl",
+        "not_yet_valid": "check the clocks of signer and verifier (NTP), or allow a small leeway",
+        "audience": "the token was issued for another service: request it with the right audience",
+        "issuer": "the token comes from another issuer: check which service signed it",
+        "malformed": "send the raw compact JWS (header.payload.signature) without quotes or prefix",
+        "missing_claim": "the signer must set this claim",
+        "algorithm": "sign with the algorithm the verifier expects",
+    }
+
     def __init__(self, reason: str, detail: str, *, advice: str | None = None):
         if reason not in self.REASONS:
             raise ValueError(f"unknown rejection reason {reason!r}")

@@ -448,18 +448,7 @@ def _seconds(value: int | float | timedelta) -> int:
 
 
 def _rejected(reason: str, detail: str, advice: str | None = None) -> TokenRejected:
-    return TokenRejected(reason, detail, advice=advice or _DEFAULT_ADVICE.get(reason))
-
-
-_DEFAULT_ADVICE = {
-    "expired": "get a new token; if tokens expire early, check the signer's clock and ttl",
-    "not_yet_valid": "check the clocks of signer and verifier (NTP), or allow a small leeway",
-    "audience": "the token was issued for another service: request it with the right audience",
-    "issuer": "the token comes from another issuer: check which service signed it",
-    "malformed": "send the raw compact JWS (header.payload.signature) without quotes or prefix",
-    "missing_claim": "the signer must set this claim",
-    "algorithm": "sign with the algorithm the verifier expects",
-}
+    return TokenRejected(reason, detail, advice=advice or TokenRejected.ADVICE.get(reason))
 
 
 def _b64json(segment: str) -> Any:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from keydrift._format import duration
+from keydrift.errors import TokenRejected
 from keydrift.spec import HMAC_ALGORITHMS
 
 __all__ = [
@@ -111,8 +112,7 @@ def check_claims(
             if now > value + lw:
                 rel, status = f"expired {duration(delta)} ago{leeway_note}", "expired"
                 findings.append(Finding("expired", "error", rel, reason="expired",
-                                        advice="get a new token; if tokens expire early, check "
-                                        "the signer's clock and ttl"))
+                                        advice=TokenRejected.ADVICE["expired"]))
             elif now > value:
                 rel, status = f"expired {duration(delta)} ago, within the leeway", "ok"
             else:
@@ -121,8 +121,7 @@ def check_claims(
             if now < value - lw:
                 rel, status = f"not valid for another {duration(delta)}", "not_yet_valid"
                 findings.append(Finding("not_yet_valid", "error", rel, reason="not_yet_valid",
-                                        advice="check the clocks of signer and verifier (NTP), "
-                                        "or allow a small leeway"))
+                                        advice=TokenRejected.ADVICE["not_yet_valid"]))
             else:
                 rel, status = f"valid since {duration(delta)} ago", "ok"
         elif now < value - lw:
@@ -155,9 +154,7 @@ def check_claims(
             findings.append(Finding(
                 "audience", "error",
                 f"aud {_list(actual)} does not include expected {_list(expect.audience)}",
-                reason="audience",
-                advice="the token was issued for another service: request it with the right "
-                "audience",
+                reason="audience", advice=TokenRejected.ADVICE["audience"],
             ))
     if expect.issuer is not None:
         iss = claims.get("iss")
@@ -168,8 +165,7 @@ def check_claims(
         elif iss != expect.issuer:
             findings.append(Finding(
                 "issuer", "error", f"iss {_clip(iss)} is not the expected {expect.issuer!r}",
-                reason="issuer", advice="the token comes from another issuer: check which "
-                "service signed it",
+                reason="issuer", advice=TokenRejected.ADVICE["issuer"],
             ))
     return times, findings
 
@@ -193,7 +189,7 @@ def check_header(header: dict[str, Any], expect: Expectations) -> list[Finding]:
         findings.append(Finding(
             "algorithm", "error",
             f"alg {_clip(alg)} is not in the allowed {_list(expect.algorithms)}",
-            reason="algorithm", advice="sign with the algorithm the verifier expects",
+            reason="algorithm", advice=TokenRejected.ADVICE["algorithm"],
         ))
     for name, why in ATTACK_HEADERS.items():
         if name in header:
