@@ -47,6 +47,11 @@ PROBE_SCHEMA_VERSION = 1
 WS_AUTH_MODES = ("subprotocol", "header", "query")
 _WAVE = 4
 _MIN_EXTRA_SAMPLES = 128
+
+
+def _extra_budget(samples: int) -> int:
+    """How many one-at-a-time tries may follow ``samples`` to reach workers the kernel starves."""
+    return max(4 * samples, _MIN_EXTRA_SAMPLES)
 _TOKEN_FIELDS = ("access_token", "token", "jwt", "id_token")
 
 
@@ -497,7 +502,7 @@ async def _fingerprints(
     # the kernel can starve one worker for dozens of connections, so sample one at a time until
     # each has answered, up to a bounded number of extra samples.
     expected = _expected_instances(docs)
-    extra = max(4 * report.samples, _MIN_EXTRA_SAMPLES)
+    extra = _extra_budget(report.samples)
     while expected - seen and extra > 0:
         doc = await one()
         docs.append(doc)
@@ -567,7 +572,7 @@ async def _cover_instances(one: Any, check: Check, report: UrlReport) -> None:
     """
     if not check.by_instance:
         return
-    extra = max(4 * report.samples, _MIN_EXTRA_SAMPLES)
+    extra = _extra_budget(report.samples)
     while set(report.instances) - set(check.by_instance) and extra > 0:
         await one()
         extra -= 1

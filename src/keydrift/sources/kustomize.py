@@ -15,7 +15,7 @@ import posixpath
 
 from keydrift.model.types import Assignment, Location, ReaderView, Step
 from keydrift.secret import SecretValue
-from keydrift.sources.dotenv import parse_dotenv
+from keydrift.sources.dotenv import parse_dotenv, reader_views
 from keydrift.sources.envinfer import environment_from_name
 from keydrift.sources.interface import (
     KeyStore,
@@ -116,14 +116,12 @@ class KustomizeSource(Source):
                 if line.literal is None:
                     continue
                 loc = Location(rel, line.line)
-                views: tuple[ReaderView, ...] = ()
-                if line.dotenv is not None and line.dotenv != line.literal:
-                    views = (
-                        ReaderView("kustomize-envs", SecretValue(line.literal),
-                                   "what the pod sees: everything after '=' kept, quotes too"),
-                        ReaderView("python-dotenv", SecretValue(line.dotenv),
-                                   "quotes stripped, as compose and python-dotenv read the file"),
-                    )
+                # The same line as the other readers of env files see it, led by what the pod sees.
+                views = reader_views(line)
+                if views:
+                    views = (ReaderView("kustomize-envs", SecretValue(line.literal),
+                                        "what the pod sees: everything after '=' kept, quotes too"),
+                             *views)
                 add(line.key, line.literal, loc,
                     (Step(decl, f"{what} envs: {rel}"), Step(loc, line.key)),
                     views, ctx.tracked_of(rel))
