@@ -39,7 +39,7 @@ from keydrift.secret import Provenance, ResolvedSecret, SecretValue
 from keydrift.spec import DEFAULT_JWT_SPEC, SecretSpec
 from keydrift.strength import check_strength
 
-__all__ = ["read_secret_file", "resolve", "resolve_environment"]
+__all__ = ["drop_one_newline", "read_secret_file", "resolve", "resolve_environment"]
 
 log = logging.getLogger("keydrift")
 
@@ -187,6 +187,18 @@ def _pick(
     return None
 
 
+def drop_one_newline(data: bytes) -> bytes:
+    """The documented rule for secret files: one trailing ``\\r\\n`` or ``\\n`` is dropped.
+
+    ``keydrift check`` applies the same function to predict what a ``NAME_FILE`` reader sees.
+    """
+    if data.endswith(b"\r\n"):
+        return data[:-2]
+    if data.endswith(b"\n"):
+        return data[:-1]
+    return data
+
+
 class _MissingSecretFile(SecretFileError):
     """The file is absent (as opposed to present but unusable)."""
 
@@ -215,10 +227,7 @@ def read_secret_file(path: Path) -> SecretValue:
         raise SecretFileError(f"cannot read secret file ({exc.strerror})", where=str(path)) from None
     if len(data) > MAX_SECRET_FILE_BYTES:
         raise SecretFileError("secret file is larger than 64 KiB", where=str(path))
-    if data.endswith(b"\r\n"):
-        data = data[:-2]
-    elif data.endswith(b"\n"):
-        data = data[:-1]
+    data = drop_one_newline(data)
     if not data.strip():
         raise SecretFileError(
             "secret file is empty", where=str(path),

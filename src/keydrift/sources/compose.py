@@ -16,6 +16,7 @@ from typing import Any
 
 from keydrift.model.secretish import is_recorded_variable
 from keydrift.model.types import Assignment, Location, ReaderView, Service, Step
+from keydrift.resolve import drop_one_newline
 from keydrift.secret import SecretValue
 from keydrift.sources.cliargs import workers_from_args
 from keydrift.sources.dotenv import DotenvEntry, parse_dotenv, reader_views
@@ -532,7 +533,7 @@ def mounted_file_assignment(
 ) -> Assignment:
     """A mounted secret file: keydrift's resolver drops one trailing newline; apps that read
     the file themselves keep it (and any trailing space), so those views go to ``readers``."""
-    resolved = text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith("\n") else text
+    resolved = drop_one_newline(text.encode("utf-8")).decode("utf-8")
     readers: tuple[ReaderView, ...] = ()
     if text != text.rstrip() or text != text.lstrip():
         what = "trailing newline kept" if text.rstrip(" \t") != text.rstrip() else "trailing space kept"
