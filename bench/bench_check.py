@@ -59,7 +59,7 @@ def _model_time(corpus: str) -> float:
     """CPU seconds of ``build_model`` alone (sources + model, no rules or report), best of 2."""
     code = (
         "import sys, time\n"
-        "from keydrift.model import build_model\n"
+        "from keydrift.check import build_model\n"
         "t = time.process_time(); build_model([sys.argv[1]]); print(time.process_time() - t)\n"
     )
     runs = [

@@ -16,6 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from keydrift._version import __version__
 
+# `resolve` is both a submodule and the function it exports: bound eagerly, because importing
+# the submodule later (any reader does) would otherwise replace the lazy attribute with the
+# module. resolve.py imports neither PyJWT nor cryptography.
+from keydrift.resolve import resolve
+
 if TYPE_CHECKING:
     from keydrift.errors import (
         InputError,
@@ -29,7 +34,6 @@ if TYPE_CHECKING:
     )
     from keydrift.keyring import Keyring
     from keydrift.keys import derive_fernet_key, fingerprint
-    from keydrift.resolve import resolve
     from keydrift.secret import ResolvedSecret, SecretValue
     from keydrift.spec import DEFAULT_JWT_SPEC, SecretSpec
     from keydrift.strength import check_strength
@@ -37,7 +41,6 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "SecretSpec": "keydrift.spec",
     "DEFAULT_JWT_SPEC": "keydrift.spec",
-    "resolve": "keydrift.resolve",
     "Keyring": "keydrift.keyring",
     "fingerprint": "keydrift.keys",
     "derive_fernet_key": "keydrift.keys",

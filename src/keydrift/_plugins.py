@@ -42,3 +42,14 @@ def discover(
             ):
                 found.append(obj())
     return found
+
+
+def registry(package: str, base: type[T], what: str, key: Callable[[T], str]) -> dict[str, T]:
+    """Every plugin of ``package`` by ``key`` (its id), sorted; two plugins with one id are a bug."""
+    found: dict[str, T] = {}
+    for plugin in discover(package, base):
+        ident = key(plugin)
+        if ident in found:
+            raise RuntimeError(f"two {what} with id {ident!r}")
+        found[ident] = plugin
+    return {k: found[k] for k in sorted(found)}

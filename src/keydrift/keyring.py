@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import functools
 import hmac
 import json
@@ -181,14 +182,9 @@ class Keyring:
         )
         previous: list[ResolvedSecret] = []
         for name in spec.previous_for(environment):
-            prev_spec = SecretSpec(
-                name=f"{spec.name} previous",
-                variables=(name,),
-                algorithm=spec.algorithm,
-                environment_variable=spec.environment_variable,
-                production_like=spec.production_like,
-                previous_variables=(),
-                min_bytes=spec.min_bytes,
+            # Every other field (file suffix, strength policy) is the spec's own.
+            prev_spec = dataclasses.replace(
+                spec, name=f"{spec.name} previous", variables=(name,), previous_variables=()
             )
             try:
                 previous.append(resolve(prev_spec, environment, env=env, dotenv_path=dotenv_path))

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from keydrift.check import build_model
 from keydrift.cli.main import main
-from keydrift.model import build_model
 from keydrift.model.types import Model
 from tests.conftest import untracked_copy
 
@@ -58,7 +58,7 @@ def test_findings_exit_1_and_report_to_stdout_summary_to_stderr(
     assert code == 1
     assert "KD101 missing-secret" in out and "KD102 per-replica-secret" in out
     assert "keydrift check:" not in out
-    assert err.strip().splitlines() == ["keydrift check: 2 errors (1 file checked)"]
+    assert err.strip().splitlines() == ["keydrift check: 2 errors [KD101, KD102] (1 file checked)"]
 
 
 def test_clean_example_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
@@ -167,8 +167,10 @@ def test_env_filter(capsys: pytest.CaptureFixture[str]) -> None:
     target = str(EXAMPLES / "incident-staging-placeholder")
     code, out, _ = run(capsys, target, "--env", "stg")  # aliases are normalized
     assert code == 1 and "== staging ==" in out
-    code, out, _ = run(capsys, target, "--env", "production")
-    assert (code, out) == (0, "")
+    # An environment the tree does not have would check nothing: a usage error, not a pass.
+    code, out, err = run(capsys, target, "--env", "production")
+    assert (code, out) == (2, "")
+    assert "no environment 'production'" in err and "known environments: staging" in err
 
 
 def test_env_filter_keeps_cross_environment_reuse(capsys: pytest.CaptureFixture[str]) -> None:
@@ -344,7 +346,7 @@ def test_a_named_missing_file_is_a_usage_error(capsys: pytest.CaptureFixture[str
 
 
 def test_write_atomic_keeps_mode_and_cleans_up(tmp_path: Path) -> None:
-    from keydrift.baseline import write_atomic
+    from keydrift.check.baseline import write_atomic
     from keydrift.errors import InputError
 
     existing = tmp_path / "report.json"

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from keydrift.check import build_model
 from keydrift.explain import from_model
 from keydrift.model import (
     Assignment,
@@ -14,7 +15,6 @@ from keydrift.model import (
     Location,
     Model,
     Service,
-    build_model,
 )
 from keydrift.secret import SecretValue
 from keydrift.spec import DEFAULT_JWT_SPEC

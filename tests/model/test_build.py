@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from keydrift.check import build_model
+from keydrift.check.build import effective_for
 from keydrift.errors import InputError
-from keydrift.model import Effective, Model, build_model
-from keydrift.model.build import effective_for
+from keydrift.model import Effective, Model
 from keydrift.model.config import parse_config
 from keydrift.model.types import Assignment, Location, Service
 from keydrift.secret import SecretValue

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from keydrift.model.secretish import is_secret_file_variable, is_secret_variable
-from keydrift.sources.envinfer import (
+from keydrift.model.names import NameClassifier, is_secret_variable
+from keydrift.sources._support.envinfer import (
     environment_from_name,
     environment_from_path,
     environment_from_variable,
@@ -32,8 +32,8 @@ def test_not_secret_like(name: str) -> None:
 
 
 def test_file_variables() -> None:
-    assert is_secret_file_variable("JWT_SECRET_FILE")
-    assert not is_secret_file_variable("LOG_FILE")
+    assert NameClassifier().is_secret_file("JWT_SECRET_FILE")
+    assert not NameClassifier().is_secret_file("LOG_FILE")
 
 
 @pytest.mark.parametrize(
@@ -71,7 +71,7 @@ def test_environment_from_variable() -> None:
 
 
 def test_test_code_is_recognised() -> None:
-    from keydrift.sources.envinfer import is_test_code
+    from keydrift.sources._support.envinfer import is_test_code
 
     assert is_test_code("tests/runtime/test_asgi.py")
     assert is_test_code("app/conftest.py") and is_test_code("pkg/auth_test.py")

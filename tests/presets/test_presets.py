@@ -18,6 +18,7 @@ from keydrift.presets.interface import (
     preset_by_id,
     presets_for_image,
 )
+from keydrift.presets.interface import _registry as presets_registry
 from keydrift.secret import SecretValue
 from keydrift.strength import known_weak_match
 
@@ -103,12 +104,12 @@ def test_adding_a_preset_module_needs_no_other_change(
             docs_url = "https://example.invalid/demo"
     '''))
     monkeypatch.setattr(presets_pkg, "__path__", [*presets_pkg.__path__, str(tmp_path)])
-    all_presets.cache_clear()
+    presets_registry.cache_clear()
     try:
         assert [p.id for p in presets_for_image("demo/app:2")] == ["zz_demoapp"]
     finally:
         monkeypatch.undo()
-        all_presets.cache_clear()
+        presets_registry.cache_clear()
         sys.modules.pop("keydrift.presets.zz_demoapp", None)
     assert preset_by_id("zz_demoapp") is None
 
@@ -116,7 +117,7 @@ def test_adding_a_preset_module_needs_no_other_change(
 @pytest.fixture(autouse=True)
 def _fresh_registry() -> Iterator[None]:
     yield
-    all_presets.cache_clear()
+    presets_registry.cache_clear()
 
 
 def test_preset_repr_has_no_secret() -> None:

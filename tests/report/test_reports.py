@@ -9,10 +9,12 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from keydrift.model import build_model
+from keydrift.check import build_model
+from keydrift.model.findings import Finding, Severity
+from keydrift.model.result import CheckResult
 from keydrift.model.types import Location, Skipped
-from keydrift.report.interface import CheckResult, render
-from keydrift.rules.interface import Finding, Severity, all_rules, run_rules
+from keydrift.report.interface import render
+from keydrift.rules.interface import all_rules, run_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSETS = ROOT / "tests" / "assets"
@@ -33,7 +35,7 @@ def result() -> CheckResult:
     return CheckResult(
         root=str(ASSETS / "rules"),
         findings=findings,
-        rules=all_rules(),
+        rules=[r.info for r in all_rules()],
         skipped=[Skipped(Location("blob.bin"), "binary file")],
         files_checked=40,
         environments=["production", "staging"],
@@ -110,14 +112,15 @@ def test_text_colour_only_when_asked(result: CheckResult) -> None:
 
 
 def test_summary_line_counts() -> None:
-    f = Finding("KD302", Severity.WARNING, "dev", (), (Location("a.env", 1),), "m", "e", "x")
-    r = CheckResult(root=".", findings=[f, f.with_severity(Severity.ERROR)], rules=all_rules(),
+    f = Finding("KD302", Severity.WARNING, ("dev",), (), (Location("a.env", 1),), "m", "e", "x")
+    infos = [r.info for r in all_rules()]
+    r = CheckResult(root=".", findings=[f, f.with_severity(Severity.ERROR)], rules=infos,
                     files_checked=1)
-    assert r.summary_line() == "keydrift check: 1 error, 1 warning (1 file checked)"
-    empty = CheckResult(root=".", findings=[], rules=all_rules(), files_checked=3, baselined=1)
+    assert r.summary_line() == "keydrift check: 1 error, 1 warning [KD302 x2] (1 file checked)"
+    empty = CheckResult(root=".", findings=[], rules=infos, files_checked=3, baselined=1)
     assert empty.summary_line() == "keydrift check: no findings (3 files checked, 1 in baseline)"
 
 
 def test_unknown_format() -> None:
     with pytest.raises(ValueError, match="unknown format"):
-        render(CheckResult(root=".", findings=[], rules=all_rules()), "xml")
+        render(CheckResult(root=".", findings=[], rules=[]), "xml")

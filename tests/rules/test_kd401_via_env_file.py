@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from keydrift.model import build_model
+from keydrift.check import build_model
 from keydrift.rules.interface import run_rules
 from tests.rules.test_rule_assets import git_repo
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from keydrift.model import build_model
+from keydrift.check import build_model
 from keydrift.rules.interface import run_rules
 
 COMPOSE = """\

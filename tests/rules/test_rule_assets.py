@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from keydrift.model import build_model
+from keydrift.check import build_model
 from keydrift.rules.interface import Finding, all_rules, rule_by_id, run_rules
 from tests.conftest import untracked_copy
 

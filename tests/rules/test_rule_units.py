@@ -11,6 +11,7 @@ import pytest
 from keydrift.model.config import Config
 from keydrift.model.types import Location, ReaderView
 from keydrift.rules.interface import Finding, Severity, rule_by_id, run_rules
+from keydrift.rules.interface import _registry as rules_registry
 from keydrift.secret import SecretValue
 from tests.rules.modelkit import assign, effective, model, preset_spec, service
 
@@ -288,7 +289,7 @@ def test_every_rule_has_metadata_and_docs() -> None:
     ids = [r.id for r in all_rules()]
     assert ids == sorted(ids) and len(ids) == 12
     for rule in all_rules():
-        assert rule.name and rule.title and rule.description
+        assert rule.name and rule.title and rule.info.description
         assert (root / rule.docs).is_file(), rule.docs
         assert rule.help_uri.endswith(f"{rule.id}.md")
 
@@ -301,7 +302,6 @@ def test_adding_a_rule_module_needs_no_other_change(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import keydrift.rules as rules_pkg
-    from keydrift.rules.interface import all_rules
 
     (tmp_path / "kd999_demo.py").write_text(textwrap.dedent('''
         from keydrift.rules.interface import Rule, Severity
@@ -317,13 +317,13 @@ def test_adding_a_rule_module_needs_no_other_change(
                                    message="m", runtime_effect="e", fix="f")
     '''))
     monkeypatch.setattr(rules_pkg, "__path__", [*rules_pkg.__path__, str(tmp_path)])
-    all_rules.cache_clear()
+    rules_registry.cache_clear()
     try:
         assert rule_by_id("KD999") is not None
         assert [f.rule for f in run_rules(model())] == ["KD999"]
     finally:
         monkeypatch.undo()
-        all_rules.cache_clear()
+        rules_registry.cache_clear()
         sys.modules.pop("keydrift.rules.kd999_demo", None)
     assert rule_by_id("KD999") is None
 

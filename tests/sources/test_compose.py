@@ -124,7 +124,7 @@ def test_env_file_forms(tmp_path: Path) -> None:
 def test_docker_compose_config_on_stdin(tmp_path: Path) -> None:
     import io
 
-    from keydrift.model import build_model
+    from keydrift.check import build_model
 
     piped = (
         "name: demo\nservices:\n  api:\n    image: acme/api\n    deploy:\n      replicas: 2\n"

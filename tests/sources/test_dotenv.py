@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from keydrift.sources.dotenv import is_template_path, parse_dotenv
+from keydrift.sources._support.envinfer import is_template_path
+from keydrift.sources.dotenv import parse_dotenv
 
 from .util import file_level, model_of, text, write_tree
 

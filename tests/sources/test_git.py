@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from keydrift.sources.git import git_status
+from keydrift.check.git import git_status
 
 from .util import model_of, write_tree
 

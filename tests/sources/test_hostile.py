@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from keydrift.check import build_model
 from keydrift.errors import InputError
-from keydrift.model import build_model
 
 from .util import model_of, write_tree
 
@@ -96,7 +96,7 @@ def test_symlink_loop_and_outside_links(tmp_path: Path) -> None:
 
 _UNREADABLE = """
 import sys
-from keydrift.model import build_model
+from keydrift.check import build_model
 m = build_model([sys.argv[1]])
 print(sorted((s.location.path, s.reason) for s in m.skipped))
 print(m.files)
@@ -148,7 +148,7 @@ spec:
 # across fork and exec, so a child of a large pytest process would report the parent's peak.
 _MEMORY = """
 import sys
-from keydrift.model import build_model
+from keydrift.check import build_model
 m = build_model([sys.argv[1]])
 print(len(m.skipped), len(m.files))
 with open("/proc/self/status") as fh:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from keydrift.sources.interpolation import interpolate
+from keydrift.sources._support.interpolation import interpolate
 
 ENV = {"SET": "value", "EMPTY": ""}
 

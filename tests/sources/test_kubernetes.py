@@ -6,7 +6,8 @@ import base64
 import io
 from pathlib import Path
 
-from keydrift.model import Model, build_model
+from keydrift.check import build_model
+from keydrift.model import Model
 from keydrift.sources.kubernetes import decode_secret_data
 
 from .util import ASSETS, file_level, model_of, service, text, write_tree

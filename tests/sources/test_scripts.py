@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from keydrift.model import Model
-from keydrift.sources.cliargs import deploy_target, pairs_from_args, workers_from_args
+from keydrift.sources._support.cliargs import deploy_target, pairs_from_args, workers_from_args
 
 from .util import ASSETS, model_of, service, text, write_tree
 

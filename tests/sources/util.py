@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from keydrift.model import Model, build_model
+from keydrift.check import build_model
+from keydrift.model import Model
 from keydrift.model.types import Assignment, Service
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "sources"

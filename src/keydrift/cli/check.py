@@ -1,9 +1,7 @@
-"""``keydrift check``: static pre-deploy check of a repository's secret configuration.
+"""``keydrift check``: flags in, :func:`keydrift.check.run_check`, a rendered report out.
 
-Builds the model (:func:`keydrift.model.build_model`), runs every rule, filters by baseline and
-renders text, JSON or SARIF. The report goes to stdout (or ``--output``, written atomically), the
-summary line to stderr. Exit codes (docs/exit-codes.md): 0 no finding at or above ``--fail-on``,
-1 findings, 2 usage or input error.
+The report goes to stdout (or ``--output``), the summary line to stderr. Exit codes
+(docs/exit-codes.md): 0 no finding at or above ``--fail-on``, 1 findings, 2 usage or input error.
 """
 
 from __future__ import annotations
@@ -15,7 +13,7 @@ import click
 
 from keydrift.report.interface import FORMATS
 
-FAIL_ON = ("error", "warning", "never")
+FAIL_ON = ("error", "warning", "note", "never")
 
 
 @click.command(
@@ -26,7 +24,9 @@ FAIL_ON = ("error", "warning", "never")
     "Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 usage or input error.",
 )
 @click.argument("paths", nargs=-1, metavar="[PATH ...|-]")
-@click.option("--env", "environment", metavar="E", help="Only check environment E.")
+@click.option("--env", "environments", metavar="E", multiple=True,
+              help="Only report findings for environment E (repeatable). An environment the "
+                   "checked files do not have is an error (exit 2).")
 @click.option(
     "--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
     help="Report format.",
@@ -43,13 +43,13 @@ FAIL_ON = ("error", "warning", "never")
 @click.option("--config", "config_path", metavar="FILE",
               help="keydrift.toml or pyproject.toml to use instead of the one in PATH.")
 @click.option("--output", "-o", metavar="FILE",
-              help="Write the report to FILE (atomically) instead of stdout.")
+              help="Write the report to FILE (atomically) instead of stdout; - is stdout.")
 @click.option("--color/--no-color", default=None,
               help="Colour the text report (default: only on a terminal, unless NO_COLOR).")
 def command(
     *,
     paths: tuple[str, ...],
-    environment: str | None,
+    environments: tuple[str, ...],
     fmt: str,
     fail_on: str,
     baseline: str | None,
@@ -58,65 +58,40 @@ def command(
     output: str | None,
     color: bool | None,
 ) -> int:
-    from keydrift.baseline import apply_baseline, load_baseline, write_atomic
-    from keydrift.baseline import write_baseline as save_baseline
-    from keydrift.errors import UsageError
-    from keydrift.model import build_model, load_config
-    from keydrift.report.interface import CheckResult, render
-    from keydrift.rules.interface import Severity, all_rules, run_rules
-    from keydrift.spec import SecretSpec, normalize_environment
+    from keydrift.check import run_check
+    from keydrift.check.baseline import write_atomic
+    from keydrift.check.baseline import write_baseline as save_baseline
+    from keydrift.model.findings import Severity
+    from keydrift.report.interface import render
 
-    targets = list(paths) or ["."]
-    if targets.count("-") > 1:
-        raise UsageError("stdin (-) can be named only once")
-    if environment is not None:
-        environment = normalize_environment(SecretSpec.validate_environment(environment))
-    first = next((p for p in targets if p != "-"), ".")
-    config = load_config(first, config_path)
-    stdin = sys.stdin if "-" in targets else None
-    model = build_model(targets, config=config, environment=environment, stdin=stdin)
-
-    findings = run_rules(model)
-    if environment is not None:
-        findings = [
-            f for f in findings
-            if f.environment is None or environment in f.environment.split(",")
-        ]
+    stdin = sys.stdin if "-" in paths else None
+    result = run_check(
+        list(paths) or ["."],
+        config=config_path,
+        environments=environments,
+        baseline=None if write_baseline is not None else baseline,
+        stdin=stdin,
+    )
     if write_baseline is not None:
-        count = save_baseline(write_baseline, findings)
+        count = save_baseline(write_baseline, result.findings)
         click.echo(f"keydrift check: wrote {count} accepted findings to {write_baseline}",
                    err=True)
         return 0
-    baselined = 0
-    if baseline is not None:
-        findings, baselined = apply_baseline(findings, load_baseline(baseline))
 
-    result = CheckResult(
-        root=model.root,
-        findings=findings,
-        rules=all_rules(),
-        skipped=list(model.skipped),
-        files_checked=len(model.files),
-        environments=list(model.environments),
-        baselined=baselined,
-    )
+    to_stdout = output in (None, "-")
     if color is None:
-        color = (
-            output is None
-            and fmt == "text"
-            and "NO_COLOR" not in os.environ
-            and sys.stdout.isatty()
-        )
+        color = to_stdout and fmt == "text" and "NO_COLOR" not in os.environ and sys.stdout.isatty()
     use_color = bool(color) and fmt == "text"
     text = render(result, fmt, color=use_color)
-    if output is not None:
-        write_atomic(output, text)
-    else:
+    if to_stdout:
         # click.echo strips ANSI codes on non-terminals unless told; --color means it.
         click.echo(text, nl=False, color=use_color)
+    else:
+        assert output is not None
+        write_atomic(output, text)
     click.echo(result.summary_line(), err=True)
 
     if fail_on == "never":
         return 0
     threshold = Severity(fail_on).rank
-    return 1 if any(f.severity.rank >= threshold for f in findings) else 0
+    return 1 if any(f.severity.rank >= threshold for f in result.findings) else 0

@@ -65,7 +65,7 @@ def _model_candidates(paths: Sequence[str]) -> tuple[object, list[str]]:
     model drops other environments' assignments when asked for one.
     """
     try:
-        from keydrift.model import build_model
+        from keydrift.check import build_model
 
         return build_model(list(paths)), []
     except ImportError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -15,21 +16,18 @@ from keydrift.spec import DEFAULT_JWT_SPEC, SecretSpec
 def _spec_for(name: str, variables: tuple[str, ...], algorithm: str | None) -> SecretSpec:
     base = DEFAULT_JWT_SPEC
     if name != "jwt":
-        try:
-            from keydrift.presets import all_presets
-        except ImportError:  # presets are optional for this command
-            all_presets = None  # type: ignore[assignment]
-        presets = {p.id: p for p in all_presets()} if all_presets else {}
+        from keydrift.presets import all_presets
+
+        presets = {p.id: p for p in all_presets()}
         if name not in presets:
             raise UsageError(f"unknown spec {name!r}",
                              advice=f"use jwt or a preset: {', '.join(sorted(presets)) or 'none'}")
         base = presets[name].spec
+    # Copies keep every other field (file suffix, minimum length, production-like names).
     if variables:
-        return SecretSpec(name=base.name, variables=variables,
-                          algorithm=algorithm or base.algorithm, previous_variables=())
+        base = dataclasses.replace(base, variables=variables, previous_variables=())
     if algorithm:
-        return SecretSpec(name=base.name, variables=base.variables, algorithm=algorithm,
-                          previous_variables=base.previous_variables)
+        base = dataclasses.replace(base, algorithm=algorithm)
     return base
 
 

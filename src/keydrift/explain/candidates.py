@@ -250,7 +250,11 @@ def from_model(model: object, environment: str | None = None) -> list[Candidate]
     from keydrift.spec import normalize_environment
 
     wanted = normalize_environment(environment) if environment else None
-    from keydrift.model.secretish import is_secret_variable
+    names = getattr(model, "names", None)
+    if names is None:
+        from keydrift.model.names import default_classifier
+
+        names = default_classifier()
 
     out: list[Candidate] = []
     seen: set[tuple[str, str, int | None, str | None, str | None]] = set()
@@ -260,7 +264,7 @@ def from_model(model: object, environment: str | None = None) -> list[Candidate]
             continue
         # Public keys are not secret-like by name (JWT_PUBLIC_KEY), but an HMAC token that
         # verifies with one is the algorithm-confusion attack, so they are candidates too.
-        if not is_secret_variable(variable) and not is_public_key_material(
+        if not names.is_secret(variable) and not is_public_key_material(
             assignment.value.reveal()
         ):
             continue

@@ -1,15 +1,17 @@
-"""The model of ``keydrift check``: environments x services x specs -> effective values.
+"""The contract of ``keydrift check``: the types every layer shares, and nothing else.
 
-:func:`build_model` reads a tree through :mod:`keydrift.sources` and returns a
-:class:`~keydrift.model.types.Model`; rules read only that.
+Sources produce :class:`Assignment` and :class:`Service` objects; the pipeline
+(:mod:`keydrift.check`) links them into a :class:`Model`; rules read the model and return
+:class:`Finding` objects; reports render a :class:`CheckResult`. This package imports no reader,
+rule, preset or report.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TextIO
-
 from keydrift.model.config import Config, load_config
+from keydrift.model.findings import Finding, RuleInfo, Severity
+from keydrift.model.names import NameClassifier
+from keydrift.model.result import CheckResult
 from keydrift.model.types import (
     Assignment,
     Effective,
@@ -23,31 +25,18 @@ from keydrift.model.types import (
 
 __all__ = [
     "Assignment",
+    "CheckResult",
     "Config",
     "Effective",
+    "Finding",
     "Location",
     "Model",
+    "NameClassifier",
     "ReaderView",
+    "RuleInfo",
     "Service",
+    "Severity",
     "Skipped",
     "Step",
-    "build_model",
     "load_config",
 ]
-
-
-def build_model(
-    paths: Sequence[str],
-    *,
-    config: Config | None = None,
-    environment: str | None = None,
-    stdin: TextIO | None = None,
-) -> Model:
-    """Read ``paths`` (files, directories or ``-``) and compute the model.
-
-    Never prints. Raises :class:`~keydrift.errors.InputError` for a named path that does not
-    exist or cannot be read; other unreadable files go to ``model.skipped``.
-    """
-    from keydrift.model.build import build_model as _build
-
-    return _build(paths, config=config, environment=environment, stdin=stdin)

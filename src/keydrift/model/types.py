@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from keydrift.model.names import NameClassifier, default_classifier
 from keydrift.secret import SecretValue
 from keydrift.spec import SecretSpec
 
@@ -146,6 +147,8 @@ class Model:
     skipped: list[Skipped]
     files: list[str]
     config: Config
+    names: NameClassifier = field(default_factory=default_classifier, repr=False, compare=False)
+    """How this check classifies variable names (built from its config and presets)."""
     _consumers: dict[tuple[str, Location], set[str]] | None = field(
         default=None, repr=False, compare=False
     )

@@ -97,23 +97,20 @@ class Preset:
 
 
 @cache
+def _registry() -> dict[str, Preset]:
+    from keydrift._plugins import registry
+
+    return registry("keydrift.presets", Preset, "presets", lambda p: p.id)
+
+
 def all_presets() -> tuple[Preset, ...]:
     """Every preset in ``keydrift.presets``, one per module, sorted by id."""
-    from keydrift._plugins import discover
+    return tuple(_registry().values())
 
-    found: dict[str, Preset] = {}
-    for instance in discover("keydrift.presets", Preset):
-        if instance.id in found:
-            raise RuntimeError(f"two presets with id {instance.id!r}")
-        found[instance.id] = instance
-    return tuple(found[k] for k in sorted(found))
 
 def preset_by_id(preset_id: str) -> Preset | None:
     """The preset with ``preset_id`` or ``None``."""
-    for preset in all_presets():
-        if preset.id == preset_id:
-            return preset
-    return None
+    return _registry().get(preset_id)
 
 
 def presets_for_image(image: str | None) -> tuple[Preset, ...]:

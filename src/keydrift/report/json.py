@@ -10,8 +10,8 @@ import json
 from typing import Any
 
 from keydrift._version import __version__
-from keydrift.report.interface import CheckResult
-from keydrift.rules.interface import Finding, Severity
+from keydrift.model.findings import Finding, Severity
+from keydrift.model.result import CheckResult
 
 SCHEMA_VERSION = 1
 
@@ -24,6 +24,8 @@ def _finding(result: CheckResult, f: Finding) -> dict[str, Any]:
         "name": rule.name if rule else None,
         "severity": f.severity.value,
         "environment": f.environment,
+        "environments": list(f.environments),
+        "unit": f.unit,
         "services": list(f.services),
         "variable": f.variable,
         "locations": [{"path": loc.path, "line": loc.line} for loc in f.locations],
@@ -58,6 +60,7 @@ def document(result: CheckResult) -> dict[str, Any]:
             "note": result.count(Severity.NOTE),
             "skipped": len(result.skipped),
             "baselined": result.baselined,
+            "by_rule": result.by_rule(),
         },
     }
 

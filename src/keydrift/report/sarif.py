@@ -13,9 +13,9 @@ from typing import Any
 from urllib.parse import quote
 
 from keydrift._version import __version__
+from keydrift.model.findings import Finding
+from keydrift.model.result import CheckResult
 from keydrift.model.types import Location
-from keydrift.report.interface import CheckResult
-from keydrift.rules.interface import Finding
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 from itertools import groupby
 
-from keydrift.report.interface import CheckResult
-from keydrift.rules.interface import Finding, Severity
+from keydrift.model.findings import Finding, Severity
+from keydrift.model.result import CheckResult
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan"}
 Line = list[tuple[str, str]]  # (text, rich style) segments

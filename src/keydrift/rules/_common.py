@@ -42,7 +42,7 @@ def provenance(a: Assignment) -> tuple[Location, ...]:
 def is_production_like(model: Model, environment: str | None) -> bool:
     if environment is None:
         return False
-    return any(env in model.production_like for env in environment.split(","))
+    return environment in model.production_like
 
 
 def by_environment(
@@ -92,9 +92,7 @@ def _file_pointer(variable: str, specs: tuple[SecretSpec, ...]) -> bool:
 
 def is_secret_name(model: Model, variable: str) -> bool:
     """A variable that holds a secret value (not a path to one)."""
-    from keydrift.model.secretish import is_secret_variable
-
-    return is_secret_variable(variable) and not is_file_pointer(model, variable)
+    return model.names.is_secret(variable) and not is_file_pointer(model, variable)
 
 
 def spec_for_variable(model: Model, variable: str) -> SecretSpec | None:

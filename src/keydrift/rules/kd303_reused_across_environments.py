@@ -38,7 +38,6 @@ class ReusedAcrossEnvironments(Rule):
             envs = sorted({a.environment for a in items if a.environment})
             if len(envs) < 2:
                 continue
-            joined = ",".join(envs)
             first: dict[str, Location] = {}
             for a in items:
                 assert a.environment is not None
@@ -47,11 +46,11 @@ class ReusedAcrossEnvironments(Rule):
             value = items[0].value
             assert value is not None
             yield self.finding(
-                environment=joined,
+                environment=envs,
                 services=[a.service for a in items if a.service],
                 locations=[first[e] for e in envs],
                 fingerprints=[fp(value)],
-                severity=Severity.ERROR if is_production_like(model, joined) else Severity.NOTE,
+                severity=Severity.ERROR if any(is_production_like(model, e) for e in envs) else Severity.NOTE,
                 message=(
                     f"{' / '.join(variables)} holds the same secret ({fp(value)}) in "
                     f"{len(envs)} environments: " + ", ".join(f"{e} ({first[e]})" for e in envs)

@@ -14,16 +14,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from keydrift.model.secretish import is_recorded_variable
 from keydrift.model.types import Assignment, Location, ReaderView, Service, Step
-from keydrift.resolve import drop_one_newline
 from keydrift.secret import SecretValue
-from keydrift.sources.cliargs import workers_from_args
+from keydrift.sources._support.cliargs import workers_from_args
+from keydrift.sources._support.envinfer import environment_from_name
+from keydrift.sources._support.interpolation import Interpolated, interpolate
+from keydrift.sources._support.mounted import mounted_file_assignment
+from keydrift.sources._support.yamlnodes import LMap, LSeq, iter_yaml, line_of, load_empty, scalar_text
 from keydrift.sources.dotenv import DotenvEntry, parse_dotenv, reader_views
-from keydrift.sources.envinfer import environment_from_name
 from keydrift.sources.interface import ReadContext, Source, SourceResult, UnreadableFile
-from keydrift.sources.interpolation import Interpolated, interpolate
-from keydrift.sources.yamlnodes import LMap, LSeq, iter_yaml, line_of, load_empty, scalar_text
 
 __all__ = ["ComposeSource", "is_compose_name"]
 
@@ -356,7 +355,7 @@ class _Reader:
                 for entry in entries:
                     if entry.compose is None:
                         continue
-                    if not is_recorded_variable(entry.key):
+                    if not ctx.is_recorded(entry.key):
                         plain[entry.key] = entry.compose
                         continue
                     env[entry.key] = Assignment(
@@ -377,7 +376,7 @@ class _Reader:
                         readers=reader_views(entry),
                     )
             for var, item in decl.env.items():
-                if not is_recorded_variable(var):
+                if not ctx.is_recorded(var):
                     if item.text is not None:
                         plain[var] = self.interp.run(item.text).text
                     continue
@@ -520,45 +519,6 @@ class _Reader:
         return mounted_file_assignment(
             target, text, Location(ref, 1), self.kind, decl.name, tuple(steps), self.ctx.tracked_of(ref)
         )
-
-
-def mounted_file_assignment(
-    variable: str,
-    text: str,
-    location: Location,
-    source: str,
-    service: str | None,
-    chain: tuple[Step, ...],
-    tracked: str | None,
-) -> Assignment:
-    """A mounted secret file: keydrift's resolver drops one trailing newline; apps that read
-    the file themselves keep it (and any trailing space), so those views go to ``readers``."""
-    resolved = drop_one_newline(text.encode("utf-8")).decode("utf-8")
-    readers: tuple[ReaderView, ...] = ()
-    if text != text.rstrip() or text != text.lstrip():
-        what = "trailing newline kept" if text.rstrip(" \t") != text.rstrip() else "trailing space kept"
-        if text != text.lstrip():
-            what = "leading whitespace kept"
-        readers = (
-            ReaderView("mounted-file", SecretValue(text), what),
-            ReaderView("keydrift-resolve", SecretValue(resolved), "one trailing newline dropped"),
-            ReaderView("stripped", SecretValue(text.strip()), "whitespace stripped"),
-        )
-        if len({v.value for v in readers}) < 2:
-            readers = ()
-    return Assignment(
-        variable=variable,
-        value=SecretValue(resolved),
-        location=location,
-        source=source,
-        environment=None,
-        service=service,
-        chain=chain,
-        raw=SecretValue(text),
-        literal=True,
-        tracked=tracked,
-        readers=readers,
-    )
 
 
 def _is_braced_ref(text: str) -> bool:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 
-from keydrift.sources.cliargs import logical_lines, split_command
+from keydrift.model.names import NameClassifier
+from keydrift.sources._support.cliargs import logical_lines, split_command
+from keydrift.sources._support.scriptsupport import ScriptCollector
 from keydrift.sources.interface import ReadContext, Source, SourceResult
-from keydrift.sources.scriptsupport import ScriptCollector
 
 __all__ = ["DockerfileSource"]
 
@@ -27,7 +28,7 @@ class DockerfileSource(Source):
     def matches(self, path: str) -> bool:
         return bool(_NAME.search(path.rsplit("/", 1)[-1]))
 
-    def wants(self, data: bytes) -> bool:
+    def wants(self, data: bytes, names: NameClassifier) -> bool:
         return b"ENV" in data.upper() or b"ARG" in data.upper()
 
     def read(self, path: str, text: str, ctx: ReadContext) -> SourceResult:

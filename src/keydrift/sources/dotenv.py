@@ -8,7 +8,6 @@ and compose ``env_file`` strip quotes (and interpolate), ``docker run --env-file
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass
 
 from dotenv.parser import parse_stream
@@ -16,19 +15,11 @@ from dotenv.variables import parse_variables
 
 from keydrift.model.types import Assignment, Location, ReaderView
 from keydrift.secret import SecretValue
-from keydrift.sources.envinfer import environment_from_variable
+from keydrift.sources._support.envinfer import environment_from_variable
+from keydrift.sources._support.interpolation import interpolate
 from keydrift.sources.interface import ReadContext, Source, SourceResult
-from keydrift.sources.interpolation import interpolate
 
-__all__ = ["DotenvEntry", "DotenvSource", "is_template_path", "parse_dotenv", "reader_views"]
-
-_TEMPLATE = re.compile(r"(^|[./_-])(example|sample|template|dist|tpl|defaults?)([./_-]|$)", re.I)
-
-
-def is_template_path(path: str) -> bool:
-    """``.env.example``, ``.env.sample``, ``.env.template``, ``app.example.yml`` ..."""
-    return bool(_TEMPLATE.search(path.rsplit("/", 1)[-1]))
-
+__all__ = ["DotenvEntry", "DotenvSource", "parse_dotenv", "reader_views"]
 
 @dataclass(frozen=True)
 class DotenvEntry:

@@ -15,6 +15,7 @@ from functools import cache
 from typing import ClassVar
 
 from keydrift.model.config import Config
+from keydrift.model.names import NameClassifier
 from keydrift.model.types import Assignment, Location, Service, Skipped
 
 __all__ = [
@@ -26,15 +27,6 @@ __all__ = [
     "UnreadableFile",
     "all_sources",
 ]
-
-# Modules of this package that are helpers, not readers.
-_NOT_READERS = frozenset(
-    {
-        "interface", "discovery", "git", "yamlnodes", "envinfer", "cliargs", "interpolation",
-        "scriptsupport", "prefilter",
-    }
-)
-
 
 class UnreadableFile(Exception):
     """A file a reader needed could not be read or parsed; ``reason`` is one line, no values."""
@@ -111,7 +103,13 @@ class ReadContext:
     read_text: Callable[[str], str]
     environment_of: Callable[[str], str | None]
     tracked_of: Callable[[str], str | None]
-    is_secret: Callable[[str], bool]
+    names: NameClassifier
+
+    def is_secret(self, name: str) -> bool:
+        return self.names.is_secret(name)
+
+    def is_recorded(self, name: str) -> bool:
+        return self.names.is_recorded(name)
 
 
 class Source:
@@ -126,7 +124,7 @@ class Source:
         """Decide by the relative path alone whether this reader owns the file."""
         raise NotImplementedError
 
-    def wants(self, data: bytes) -> bool:
+    def wants(self, data: bytes, names: NameClassifier) -> bool:
         """A cheap look at the bytes; ``False`` means the file cannot matter (not parsed)."""
         return True
 
@@ -146,7 +144,6 @@ def all_sources() -> tuple[Source, ...]:
 
     found: dict[str, Source] = {
         s.kind: s
-        for s in discover("keydrift.sources", Source, skip=_NOT_READERS,
-                          accept=lambda cls: "kind" in vars(cls))
+        for s in discover("keydrift.sources", Source, accept=lambda cls: "kind" in vars(cls))
     }
     return tuple(sorted(found.values(), key=lambda s: (s.priority, s.kind)))

@@ -15,11 +15,12 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from keydrift.model.secretish import is_recorded_variable
+from keydrift.model.names import NameClassifier
 from keydrift.model.types import Assignment, Location, ReaderView, Service, Step
 from keydrift.secret import SecretValue
+from keydrift.sources._support.envinfer import environment_from_name
+from keydrift.sources._support.yamlnodes import LMap, LSeq, iter_yaml, line_of, load_empty, scalar_text
 from keydrift.sources.compose import is_compose_name
-from keydrift.sources.envinfer import environment_from_name
 from keydrift.sources.interface import (
     KeyStore,
     PendingRef,
@@ -28,7 +29,6 @@ from keydrift.sources.interface import (
     SourceResult,
     UnreadableFile,
 )
-from keydrift.sources.yamlnodes import LMap, LSeq, iter_yaml, line_of, load_empty, scalar_text
 
 __all__ = ["KubernetesSource", "decode_secret_data"]
 
@@ -90,7 +90,7 @@ class KubernetesSource(Source):
         name = path.rsplit("/", 1)[-1]
         return not is_compose_name(name) and not _NOT_MANIFESTS.search(path)
 
-    def wants(self, data: bytes) -> bool:
+    def wants(self, data: bytes, names: NameClassifier) -> bool:
         return (
             b"kind:" in data
             and b"apiVersion" in data
@@ -282,7 +282,7 @@ class KubernetesSource(Source):
                 if isinstance(value_from, LMap):
                     for ref_kind, field in (("Secret", "secretKeyRef"), ("ConfigMap", "configMapKeyRef")):
                         ref = value_from.get(field)
-                        if isinstance(ref, LMap) and is_recorded_variable(var):
+                        if isinstance(ref, LMap) and ctx.is_recorded(var):
                             result.refs.append(
                                 PendingRef(
                                     service=service,
@@ -300,7 +300,7 @@ class KubernetesSource(Source):
                 text = scalar_text(item, "value") if "value" in item else None
                 if text is None:
                     continue
-                if not is_recorded_variable(var):
+                if not ctx.is_recorded(var):
                     plain[var] = text
                     continue
                 service.env[var] = Assignment(
@@ -399,7 +399,7 @@ class KubernetesSource(Source):
             if plain.get(var, "").strip().isdigit():
                 service.workers = int(plain[var].strip())
                 break
-        from keydrift.sources.cliargs import workers_from_args
+        from keydrift.sources._support.cliargs import workers_from_args
 
         for key in ("command", "args"):
             value = container.get(key)

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import posixpath
 
+from keydrift.model.names import NameClassifier
 from keydrift.model.types import Assignment, Location, ReaderView, Step
 from keydrift.secret import SecretValue
+from keydrift.sources._support.envinfer import environment_from_name
+from keydrift.sources._support.yamlnodes import LMap, LSeq, iter_yaml, line_of
 from keydrift.sources.dotenv import parse_dotenv, reader_views
-from keydrift.sources.envinfer import environment_from_name
 from keydrift.sources.interface import (
     KeyStore,
     ReadContext,
@@ -24,7 +26,6 @@ from keydrift.sources.interface import (
     SourceResult,
     UnreadableFile,
 )
-from keydrift.sources.yamlnodes import LMap, LSeq, iter_yaml, line_of
 
 __all__ = ["KustomizeSource"]
 
@@ -42,7 +43,7 @@ class KustomizeSource(Source):
     def matches(self, path: str) -> bool:
         return path.rsplit("/", 1)[-1] in _NAMES
 
-    def wants(self, data: bytes) -> bool:
+    def wants(self, data: bytes, names: NameClassifier) -> bool:
         return b"Generator" in data
 
     def read(self, path: str, text: str, ctx: ReadContext) -> SourceResult:

@@ -14,12 +14,12 @@ import re
 import warnings
 from functools import lru_cache
 
-from keydrift.model.secretish import secret_name_pattern
-from keydrift.sources.cliargs import pairs_from_args, split_command
-from keydrift.sources.envinfer import environment_from_name
+from keydrift.model.names import NameClassifier
+from keydrift.sources._support.cliargs import pairs_from_args, split_command
+from keydrift.sources._support.envinfer import environment_from_name
+from keydrift.sources._support.prefilter import LinePrefilter
+from keydrift.sources._support.scriptsupport import ScriptCollector
 from keydrift.sources.interface import ReadContext, Source, SourceResult, UnreadableFile
-from keydrift.sources.prefilter import LinePrefilter
-from keydrift.sources.scriptsupport import ScriptCollector
 
 __all__ = ["PythonSource"]
 
@@ -48,9 +48,9 @@ def _prefilter(names: str) -> LinePrefilter:
     )
 
 
-def candidate_lines(data: bytes) -> set[int]:
+def candidate_lines(data: bytes, names: NameClassifier) -> set[int]:
     """1-based numbers of the lines worth walking (empty: nothing to parse)."""
-    return _prefilter(secret_name_pattern()).lines(data)
+    return _prefilter(names.name_pattern).lines(data, names.words)
 
 
 _FLAG_HINT = ("--set-env-vars", "--update-env-vars", "--env-vars", "-e ", "--env", "--from-literal")
@@ -256,11 +256,11 @@ class PythonSource(Source):
     def matches(self, path: str) -> bool:
         return path.endswith(".py")
 
-    def wants(self, data: bytes) -> bool:
-        return _prefilter(secret_name_pattern()).any(data)
+    def wants(self, data: bytes, names: NameClassifier) -> bool:
+        return _prefilter(names.name_pattern).any(data, names.words)
 
     def read(self, path: str, text: str, ctx: ReadContext) -> SourceResult:
-        lines = candidate_lines(text.encode("utf-8", "surrogatepass"))
+        lines = candidate_lines(text.encode("utf-8", "surrogatepass"), ctx.names)
         if not lines:
             return SourceResult()
         try:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 
-from keydrift.model.secretish import secret_name_pattern
-from keydrift.sources.cliargs import logical_lines, pairs_from_args, split_command
+from keydrift.model.names import NameClassifier
+from keydrift.sources._support.cliargs import logical_lines, pairs_from_args, split_command
+from keydrift.sources._support.interpolation import interpolate
+from keydrift.sources._support.prefilter import LinePrefilter
+from keydrift.sources._support.scriptsupport import ENVIRONMENT_VARIABLES, ScriptCollector
 from keydrift.sources.interface import ReadContext, Source, SourceResult
-from keydrift.sources.interpolation import interpolate
-from keydrift.sources.prefilter import LinePrefilter
-from keydrift.sources.scriptsupport import ENVIRONMENT_VARIABLES, ScriptCollector
 
 __all__ = ["ShellSource"]
 
@@ -39,13 +39,13 @@ class ShellSource(Source):
         name = path.rsplit("/", 1)[-1]
         return name.endswith(_SHELL_EXT) or name in _SHELL_NAMES
 
-    def wants(self, data: bytes) -> bool:
-        return _PREFILTER.any(data)
+    def wants(self, data: bytes, names: NameClassifier) -> bool:
+        return _PREFILTER.any(data, names.words)
 
     def read(self, path: str, text: str, ctx: ReadContext) -> SourceResult:
         collector = ScriptCollector(path, ctx, self.kind)
         known: dict[str, str] = {}
-        interesting = re.compile(f"(?i){secret_name_pattern()}|{_FLAG_TEXT}")
+        interesting = re.compile(f"(?i){ctx.names.name_pattern}|{_FLAG_TEXT}")
         for line_no, line in logical_lines(text):
             stripped = line.strip()
             if "=" not in stripped or stripped.startswith("#"):

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from keydrift.errors import InputError
-from keydrift.rules.interface import Finding
+from keydrift.model.findings import Finding
 
 __all__ = ["BASELINE_VERSION", "apply_baseline", "load_baseline", "write_atomic", "write_baseline"]
 

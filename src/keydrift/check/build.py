@@ -15,9 +15,18 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TextIO
 
-from keydrift.errors import InputError
+from keydrift.check.discovery import (
+    MAX_FILE_BYTES,
+    Candidate,
+    FileReader,
+    check_bytes,
+    discover,
+    explicit_error,
+)
+from keydrift.check.git import GitStatus, git_status
+from keydrift.errors import InputError, UsageError
 from keydrift.model.config import Config, load_config
-from keydrift.model.secretish import is_recorded_variable, is_secret_variable, register_specs
+from keydrift.model.names import NameClassifier
 from keydrift.model.types import (
     Assignment,
     Effective,
@@ -27,23 +36,14 @@ from keydrift.model.types import (
     Skipped,
     Step,
 )
-from keydrift.sources.compose import mounted_file_assignment
-from keydrift.sources.discovery import (
-    MAX_FILE_BYTES,
-    Candidate,
-    FileReader,
-    check_bytes,
-    discover,
-    explicit_error,
-)
-from keydrift.sources.dotenv import is_template_path
-from keydrift.sources.envinfer import (
+from keydrift.sources._support.envinfer import (
     environment_from_name,
     environment_from_path,
     environment_from_variable,
+    is_template_path,
     is_test_code,
 )
-from keydrift.sources.git import GitStatus, git_status
+from keydrift.sources._support.mounted import mounted_file_assignment
 from keydrift.sources.interface import (
     KeyStore,
     PendingRef,
@@ -87,7 +87,7 @@ def build_model(
     environment: str | None = None,
     stdin: TextIO | None = None,
 ) -> Model:
-    """See :func:`keydrift.model.build_model`."""
+    """See :func:`keydrift.check.build_model`."""
     # Parsing allocates millions of short-lived, acyclic objects (AST and YAML nodes) that
     # reference counting frees; the cyclic collector would rescan the growing model again and
     # again, which made a 10x larger tree cost ~12x the time. It is off only while we build.
@@ -120,7 +120,7 @@ def _build(
     if config is None:
         config = load_config(root)
     presets = _presets()
-    register_specs([*config.specs, *preset_specs()])
+    names = NameClassifier([*config.specs, *preset_specs()])
 
     sources = all_sources()
     git = git_status(root) if fs_paths else GitStatus(is_repo=False)
@@ -147,14 +147,14 @@ def _build(
             read_text=reader.read_text,
             environment_of=lambda p: environment_from_path(p, config.file_environments, config.environments),
             tracked_of=git.status,
-            is_secret=is_secret_variable,
+            names=names,
         )
 
     if walk:
         # .env files first, then compose (which reads them), then the rest, by reader priority.
         candidates = sorted(walk.candidates, key=lambda c: (c.source.priority, c.rel))
         for cand in candidates:
-            result = _read_one(cand, reader, ctx_for, sources)
+            result = _read_one(cand, reader, ctx_for, sources, names)
             if isinstance(result, Skipped):
                 if cand.explicit:
                     raise explicit_error(cand.rel, UnreadableFile(result.reason, result.location.line))
@@ -196,7 +196,7 @@ def _build(
         assignments.extend(result.assignments)
         stores.extend(result.stores)
         refs.extend(result.refs)
-    _link(refs, stores, services)
+    _link(refs, stores, services, names)
     _scale(services, [s for result in results for s in result.scalers])
 
     preset_by_service = _attach(services, presets, config)
@@ -208,7 +208,16 @@ def _build(
                 assignments.append(a)
 
     wanted = normalize_environment(environment) if environment else None
-    environments = _environments(config, assignments, services, wanted)
+    environments = _environments(config, assignments, services)
+    if wanted and environments and wanted not in environments:
+        # Checking an environment the tree does not have would find nothing and pass CI.
+        raise UsageError(
+            f"no environment {wanted!r} in the checked files",
+            advice="known environments: " + ", ".join(environments)
+            + " (declare others with `environments` in keydrift.toml)",
+        )
+    if wanted:
+        environments = [wanted]
     specs = list(config.specs)
     for extra in preset_by_service.values():
         for spec in extra:
@@ -228,6 +237,7 @@ def _build(
         skipped=skipped,
         files=files,
         config=config,
+        names=names,
     )
 
 
@@ -239,7 +249,11 @@ def _root(paths: list[str]) -> str:
 
 
 def _read_one(
-    cand: Candidate, reader: FileReader, ctx_for: object, sources: tuple[Source, ...]
+    cand: Candidate,
+    reader: FileReader,
+    ctx_for: object,
+    sources: tuple[Source, ...],
+    names: NameClassifier,
 ) -> SourceResult | Skipped | None:
     assert callable(ctx_for)
     source = cand.source
@@ -249,7 +263,7 @@ def _read_one(
             data = None
         else:
             data = reader.read_bytes(cand.rel, source.max_bytes)
-            if source.kind != "unknown" and not cand.explicit and not source.wants(data):
+            if source.kind != "unknown" and not cand.explicit and not source.wants(data, names):
                 return None
             text = reader.decode(data)
             if source.kind in ("dotenv", "compose"):
@@ -343,7 +357,12 @@ def _pick_store(ref: PendingRef, stores: _StoreIndex, service: Service) -> KeySt
     return max(matches, key=score)
 
 
-def _link(refs: list[PendingRef], all_stores: list[KeyStore], services: list[Service]) -> None:
+def _link(
+    refs: list[PendingRef],
+    all_stores: list[KeyStore],
+    services: list[Service],
+    names: NameClassifier,
+) -> None:
     """Resolve pod-template references; ``env`` wins over ``envFrom`` (later envFrom wins).
 
     A workload without an environment whose Secrets exist in several environments (a kustomize
@@ -372,7 +391,7 @@ def _link(refs: list[PendingRef], all_stores: list[KeyStore], services: list[Ser
                 targets = [_clone(service, env) for env in envs]
         for target in targets:
             for ref in own:
-                _link_one(ref, target, stores)
+                _link_one(ref, target, stores, names)
         linked.extend(targets)
     services[:] = linked
 
@@ -386,7 +405,9 @@ def _clone(service: Service, environment: str) -> Service:
     )
 
 
-def _link_one(ref: PendingRef, service: Service, stores: _StoreIndex) -> None:
+def _link_one(
+    ref: PendingRef, service: Service, stores: _StoreIndex, names: NameClassifier
+) -> None:
     store = _pick_store(ref, stores, service)
     ref_step = Step(ref.location, _ref_note(ref))
     if ref.mount:
@@ -414,7 +435,7 @@ def _link_one(ref: PendingRef, service: Service, stores: _StoreIndex) -> None:
             return
         for key, assignment in store.data.items():
             var = ref.prefix + key
-            if var in ref.shadow or not is_recorded_variable(var):
+            if var in ref.shadow or not names.is_recorded(var):
                 continue
             service.env[var] = _via(assignment, service, var, ref_step)
         return
@@ -490,10 +511,8 @@ def _attach(
 
 
 def _environments(
-    config: Config, assignments: list[Assignment], services: list[Service], wanted: str | None
+    config: Config, assignments: list[Assignment], services: list[Service]
 ) -> list[str]:
-    if wanted:
-        return [wanted]
     seen = set(config.environments)
     seen.update(a.environment for a in assignments if a.environment)
     # `JWT_SECRET_PRODUCTION` set for a service says a production deployment exists
@@ -508,10 +527,11 @@ def _environments(
 
 def _relevant_specs(service: Service, config: Config, preset_specs_: list[SecretSpec]) -> list[SecretSpec]:
     specs = list(preset_specs_)
-    names = list(service.env) + [n[: -len("_FILE")] for n in service.env if n.endswith("_FILE")]
     for spec in config.specs:
         if spec in specs:
             continue
+        suffix = spec.file_suffix
+        names = [n.removesuffix(suffix) if n.endswith(suffix) else n for n in service.env]
         if service.groups or any(spec.matches_variable(n) for n in names):
             specs.append(spec)
     return specs

@@ -19,6 +19,7 @@ __all__ = [
     "environment_from_name",
     "environment_from_path",
     "environment_from_variable",
+    "is_template_path",
     "is_test_code",
 ]
 
@@ -154,3 +155,11 @@ def is_test_code(path: str) -> bool:
     if not parts[-1].endswith((".py", ".sh", ".bash", ".js", ".ts")):
         return False
     return bool(_TEST_FILE.match(parts[-1])) or any(p in _TEST_DIRS for p in parts[:-1])
+
+
+_TEMPLATE = re.compile(r"(^|[./_-])(example|sample|template|dist|tpl|defaults?)([./_-]|$)", re.I)
+
+
+def is_template_path(path: str) -> bool:
+    """``.env.example``, ``.env.sample``, ``.env.template``, ``app.example.yml`` ..."""
+    return bool(_TEMPLATE.search(path.rsplit("/", 1)[-1]))

@@ -8,47 +8,26 @@ lower-cased bytes (C speed) and run the precise pattern only on those lines.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-
-from keydrift.model.secretish import _extra_specs
 
 __all__ = ["LinePrefilter"]
 
-_BASE_WORDS = (
-    b"secret", b"jwt", b"passw", b"passphrase", b"token", b"key", b"signing", b"encryption",
-    b"hmac", b"credential",
-)
-
-
-@lru_cache(maxsize=16)
-def _spec_words(templates: tuple[str, ...]) -> tuple[bytes, ...]:
-    words = set(_BASE_WORDS)
-    for template in templates:
-        for piece in template.split("{ENV}"):
-            piece = piece.strip("_").lower()
-            if len(piece) >= 3 and not any(w in piece.encode() for w in _BASE_WORDS):
-                words.add(piece.encode())
-    return tuple(sorted(words))
-
 
 class LinePrefilter:
-    """``lines(data)``: 1-based numbers of lines that contain a keyword (or one of ``flags``) and
-    match ``pattern``; ``any(data)`` stops at the first."""
+    """``lines(data, words)``: 1-based numbers of lines that contain one of ``words`` (the name
+    classifier's keywords) or one of ``flags`` and match ``pattern``; ``any`` stops at the first."""
 
     def __init__(self, pattern: re.Pattern[bytes], flags: tuple[bytes, ...] = ()) -> None:
         self.pattern = pattern
         self.flags = flags
 
-    def _words(self) -> tuple[bytes, ...]:
-        templates = tuple(t for s in _extra_specs for t in (*s.variables, *s.previous_variables))
-        return _spec_words(templates) + self.flags
-
-    def _spans(self, data: bytes, first_only: bool) -> list[tuple[int, int]]:
+    def _spans(
+        self, data: bytes, words: tuple[bytes, ...], first_only: bool
+    ) -> list[tuple[int, int]]:
         low = data.lower()
         seen: set[int] = set()
         out: list[tuple[int, int]] = []
         size = len(low)
-        for word in self._words():
+        for word in words + self.flags:
             start = 0
             while True:
                 i = low.find(word, start)
@@ -67,8 +46,9 @@ class LinePrefilter:
                         return out
         return out
 
-    def any(self, data: bytes) -> bool:
-        return bool(self._spans(data, first_only=True))
+    def any(self, data: bytes, words: tuple[bytes, ...]) -> bool:
+        return bool(self._spans(data, words, first_only=True))
 
-    def lines(self, data: bytes) -> set[int]:
-        return {data.count(b"\n", 0, start) + 1 for start, _ in self._spans(data, first_only=False)}
+    def lines(self, data: bytes, words: tuple[bytes, ...]) -> set[int]:
+        spans = self._spans(data, words, first_only=False)
+        return {data.count(b"\n", 0, start) + 1 for start, _ in spans}

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 from keydrift.model.types import Assignment, Location, Service, Step
 from keydrift.secret import SecretValue
-from keydrift.sources.cliargs import CliPair, deploy_target
-from keydrift.sources.envinfer import environment_from_name, environment_from_variable
+from keydrift.sources._support.cliargs import CliPair, deploy_target
+from keydrift.sources._support.envinfer import environment_from_name, environment_from_variable
 from keydrift.sources.interface import ReadContext, SourceResult
 
 __all__ = ["ENVIRONMENT_VARIABLES", "ScriptCollector"]

@@ -1,0 +1,63 @@
+""":func:`run_check`: the whole static check as a library call (never prints, never exits)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TextIO
+
+from keydrift.check.baseline import apply_baseline, load_baseline
+from keydrift.check.build import build_model
+from keydrift.errors import UsageError
+from keydrift.model.config import Config, load_config
+from keydrift.model.result import CheckResult
+from keydrift.rules.interface import all_rules, run_rules
+from keydrift.spec import SecretSpec, normalize_environment
+
+__all__ = ["run_check"]
+
+
+def run_check(
+    paths: Sequence[str] = (".",),
+    *,
+    config: Config | str | None = None,
+    environments: Sequence[str] | None = None,
+    baseline: str | frozenset[str] | None = None,
+    stdin: TextIO | None = None,
+) -> CheckResult:
+    """Check ``paths`` (files, directories, or ``-`` for ``stdin``) and return the findings.
+
+    ``config`` is a loaded :class:`Config`, a path to ``keydrift.toml``/``pyproject.toml``, or
+    ``None`` to look for one in the first path. ``environments`` keeps only findings that apply
+    to one of them (a finding for any environment always applies); naming an environment the
+    tree does not have is a :class:`~keydrift.errors.UsageError`, since checking nothing must
+    not pass CI. ``baseline`` is a baseline file or a set of accepted finding ids; accepted
+    findings are counted in ``CheckResult.baselined`` and left out.
+    """
+    targets = list(paths) or ["."]
+    if targets.count("-") > 1:
+        raise UsageError("stdin (-) can be named only once")
+    wanted = [normalize_environment(SecretSpec.validate_environment(e)) for e in environments or ()]
+    if not isinstance(config, Config):
+        first = next((p for p in targets if p != "-"), ".")
+        config = load_config(first, config)
+    only = wanted[0] if len(wanted) == 1 else None
+    model = build_model(targets, config=config, environment=only, stdin=stdin)
+
+    findings = run_rules(model)
+    if wanted:
+        findings = [f for f in findings if any(f.applies_to(e) for e in wanted)]
+
+    baselined = 0
+    if baseline is not None:
+        accepted = load_baseline(baseline) if isinstance(baseline, str) else baseline
+        findings, baselined = apply_baseline(findings, accepted)
+
+    return CheckResult(
+        root=model.root,
+        findings=findings,
+        rules=[rule.info for rule in all_rules()],
+        skipped=list(model.skipped),
+        files_checked=len(model.files),
+        environments=list(model.environments),
+        baselined=baselined,
+    )

@@ -1,0 +1,128 @@
+"""Which variable names look like they hold a secret.
+
+Sources use this to decide what to record (a deploy script sets dozens of variables; only the
+secret-like ones matter), so it must be cheap and err on the side of recording.
+
+A :class:`NameClassifier` is built per check from the specs in play (configuration and presets)
+and travels to every reader through its read context, so two checks with different
+configurations in one process never see each other's names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import cache
+
+from keydrift.spec import DEFAULT_JWT_SPEC, SecretSpec
+
+__all__ = ["NameClassifier", "is_secret_variable"]
+
+# Words that make a name secret-like, matched as whole name parts (JWT_SECRET, secretKey,
+# SIGNING_KEY, api_token) so that MONKEY or TOKENIZER_PATH are not.
+_SECRET_PARTS = re.compile(
+    r"(?:^|[_.\-])(?:secret|secrets|jwt|token|key|password|passwd|pwd|passphrase|"
+    r"signing|encryption|hmac|apikey|privatekey|secretkey|credentials?)(?:$|[_.\-])",
+    re.IGNORECASE,
+)
+# Names built from these parts are identifiers, paths or public data, not secrets.
+_NOT_SECRET = re.compile(
+    r"(?:^|[_.\-])(?:public|pub|id|ids|kid|name|names|path|paths|file|files|dir|url|uri|"
+    r"header|prefix|length|len|size|expire|expires|expiry|exp|ttl|algorithm|algorithms|alg|"
+    r"issuer|audience|type|field|location|cookie_name|env|enabled|enable|disable|disabled|"
+    r"version|count|lifetime|timeout|minutes|seconds|days|hours|max|min|format|mode|"
+    r"refresh_url)(?:$|[_.\-])",
+    re.IGNORECASE,
+)
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+_WORDS = r"secret|jwt|passw|passphrase|token|api_?key|_key\b|key_|signing|encryption|hmac|credential"
+# Byte tokens a line must contain (case-insensitively) before the precise pattern runs.
+_BASE_WORDS = (
+    b"secret", b"jwt", b"passw", b"passphrase", b"token", b"key", b"signing", b"encryption",
+    b"hmac", b"credential",
+)
+_MAX_CACHE = 65_536
+
+
+class NameClassifier:
+    """Classifies variable names against the built-in words and the given specs' variables.
+
+    Results are memoised per instance (bounded), since a large tree asks about the same names
+    thousands of times.
+    """
+
+    def __init__(self, specs: Iterable[SecretSpec] = (), *, file_suffix: str = "_FILE") -> None:
+        fresh = [DEFAULT_JWT_SPEC]
+        for spec in specs:
+            if spec not in fresh:
+                fresh.append(spec)
+        self.specs: tuple[SecretSpec, ...] = tuple(fresh)
+        self.file_suffixes: tuple[str, ...] = tuple(
+            dict.fromkeys([file_suffix, *(s.file_suffix for s in fresh)])
+        )
+        self._memo: dict[str, bool] = {}
+        templates = [t for s in self.specs for t in (*s.variables, *s.previous_variables)]
+        parts = {_WORDS}
+        words = set(_BASE_WORDS)
+        for template in templates:
+            for piece in template.split("{ENV}"):
+                piece = piece.strip("_")
+                if len(piece) >= 3:
+                    parts.add(re.escape(piece))
+                    low = piece.lower().encode()
+                    if not any(w in low for w in _BASE_WORDS):
+                        words.add(low)
+        self.name_pattern: str = "|".join(sorted(parts))
+        """A regex fragment (case-insensitive) matching any part of a secret-like name."""
+        self.words: tuple[bytes, ...] = tuple(sorted(words))
+        """Lower-case byte keywords, one of which every secret-like name contains."""
+
+    def is_secret(self, name: str) -> bool:
+        """True for spec and preset variables and names like ``JWT_SECRET`` or ``apiToken``;
+        false for ``PUBLIC_KEY_ID``, ``JWT_ALGORITHM``, ``SECRET_KEY_FILE`` and the like."""
+        found = self._memo.get(name)
+        if found is None:
+            found = self._classify(name)
+            if len(self._memo) < _MAX_CACHE:
+                self._memo[name] = found
+        return found
+
+    def _classify(self, name: str) -> bool:
+        if not name or len(name) > 200:
+            return False
+        if self.file_pointer_base(name) is not None or name.endswith("_file"):
+            return False  # a path to a secret, read by the resolver; the file itself is the secret
+        if any(spec.matches_variable(name) for spec in self.specs):
+            return True
+        split = _CAMEL.sub("_", name)
+        if not _SECRET_PARTS.search(split):
+            return False
+        return not _NOT_SECRET.search(split)
+
+    def file_pointer_base(self, name: str) -> str | None:
+        """``JWT_SECRET`` for ``JWT_SECRET_FILE`` (any spec's file suffix), else ``None``."""
+        for suffix in self.file_suffixes:
+            if name.endswith(suffix) and len(name) > len(suffix):
+                return name[: -len(suffix)]
+        return None
+
+    def is_secret_file(self, name: str) -> bool:
+        """``JWT_SECRET_FILE``: a path to a file holding a secret (the resolver's ``NAME_FILE``)."""
+        base = self.file_pointer_base(name)
+        return base is not None and self.is_secret(base)
+
+    def is_recorded(self, name: str) -> bool:
+        """What readers keep in a service's env: secret-like names and their ``_FILE`` forms."""
+        return self.is_secret(name) or self.is_secret_file(name)
+
+
+@cache
+def default_classifier() -> NameClassifier:
+    """The classifier with no configured specs (built-in words and the default JWT spec)."""
+    return NameClassifier()
+
+
+def is_secret_variable(name: str) -> bool:
+    """:meth:`NameClassifier.is_secret` with no configured specs (for callers without a check)."""
+    return default_classifier().is_secret(name)

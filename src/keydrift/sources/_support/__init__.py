@@ -1,0 +1,1 @@
+"""Helpers shared by the readers of :mod:`keydrift.sources` (not readers themselves)."""
