@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from keydrift.errors import UsageError
 
@@ -19,6 +20,7 @@ __all__ = [
     "DEFAULT_PRODUCTION_LIKE",
     "HMAC_ALGORITHMS",
     "MIN_HMAC_BYTES",
+    "SecretKind",
     "SecretSpec",
     "normalize_environment",
 ]
@@ -55,6 +57,51 @@ def normalize_environment(name: str, *, aliases: bool = True) -> str:
     return cleaned
 
 
+class SecretKind(StrEnum):
+    """What a secret is for. It decides the strength policy (RFC 7518 lengths apply to HMAC
+    signing keys only) and how findings describe the damage. docs/rules/README.md lists them."""
+
+    SIGNING_KEY = "signing-key"
+    """Signs tokens (JWT HMAC secrets): whoever knows it can forge them."""
+    ENCRYPTION_KEY = "encryption-key"
+    """Encrypts stored data (credentials, fields): whoever knows it can decrypt them."""
+    SESSION_KEY = "session-key"
+    """Signs session cookies (Flask/Django SECRET_KEY): whoever knows it can forge sessions."""
+    PASSWORD = "password"  # noqa: S105 - a kind name, not a password
+    """A password or passphrase of a database or service account."""
+    API_TOKEN = "api-token"  # noqa: S105 - a kind name, not a token
+    """A shared token or API key between services, compared as it is."""
+    STATIC_JWT = "static-jwt"
+    """A pre-signed JWT shipped in configuration (an anonymous or service-role key)."""
+
+    @property
+    def noun(self) -> str:
+        return _NOUNS[self]
+
+    @property
+    def forgery(self) -> str:
+        """What a leak of it lets anyone do."""
+        return _FORGERY[self]
+
+
+_NOUNS = {
+    SecretKind.SIGNING_KEY: "token-signing key",
+    SecretKind.ENCRYPTION_KEY: "encryption key",
+    SecretKind.SESSION_KEY: "session key",
+    SecretKind.PASSWORD: "password",
+    SecretKind.API_TOKEN: "API token",
+    SecretKind.STATIC_JWT: "static token",
+}
+_FORGERY = {
+    SecretKind.SIGNING_KEY: "anyone who reads it can sign tokens the services accept",
+    SecretKind.ENCRYPTION_KEY: "anyone who reads it can decrypt the data it protects",
+    SecretKind.SESSION_KEY: "anyone who reads it can forge sessions and signed cookies",
+    SecretKind.PASSWORD: "anyone who reads it can log in with it",
+    SecretKind.API_TOKEN: "anyone who reads it can call the services that accept it",
+    SecretKind.STATIC_JWT: "anyone who reads it can call the services with its privileges",
+}
+
+
 @dataclass(frozen=True)
 class SecretSpec:
     """Where a secret lives and how strong it must be.
@@ -71,6 +118,7 @@ class SecretSpec:
     previous_variables: tuple[str, ...] = ("JWT_SECRET_PREVIOUS",)
     min_bytes: int | None = None
     file_suffix: str = "_FILE"
+    kind: SecretKind = SecretKind.SIGNING_KEY
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import os
 import posixpath
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -24,6 +25,8 @@ from keydrift.check.discovery import (
     explicit_error,
 )
 from keydrift.check.git import GitStatus, git_status
+from keydrift.check.link import assign_units, link_code
+from keydrift.check.stacks import ComposeStacks
 from keydrift.errors import InputError, UsageError
 from keydrift.model.config import Config, load_config
 from keydrift.model.names import NameClassifier
@@ -32,9 +35,13 @@ from keydrift.model.types import (
     Effective,
     Location,
     Model,
+    Origin,
+    OriginKind,
     Service,
     Skipped,
     Step,
+    Unit,
+    UnitKind,
 )
 from keydrift.sources._support.envinfer import (
     environment_from_name,
@@ -132,6 +139,19 @@ def _build(
     by_file: dict[str, SourceResult] = {}
     results: list[SourceResult] = []
     known = frozenset(walk.all_files) if walk else frozenset()
+    compose = next(s for s in sources if s.kind == "compose")
+
+    def is_compose(rel: str) -> bool:
+        if compose.matches(rel):
+            return True
+        if not rel.endswith((".yml", ".yaml")):
+            return False
+        try:
+            return looks_like_compose(reader.read_bytes(rel, compose.max_bytes))
+        except UnreadableFile:
+            return False
+
+    stacks = ComposeStacks(known, reader.read_text, is_compose)
 
     def ctx_for(rel: str) -> ReadContext:
         return ReadContext(
@@ -148,6 +168,7 @@ def _build(
             environment_of=lambda p: environment_from_path(p, config.file_environments, config.environments),
             tracked_of=git.status,
             names=names,
+            compose_stacks=stacks.stacks_with,
         )
 
     if walk:
@@ -198,6 +219,14 @@ def _build(
         refs.extend(result.refs)
     _link(refs, stores, services, names)
     _scale(services, [s for result in results for s in result.scalers])
+    declared_units = [u for result in results for u in result.units]
+    declared_units += [
+        Unit(s.unit, UnitKind.KUSTOMIZE, Location(s.unit.split(":", 1)[1], None))
+        for s in services if s.unit.startswith("kustomize:")
+    ]
+    units = assign_units(services, declared_units)
+    code = [c for result in results for c in result.code]
+    link_code(services, code, [i for result in results for i in result.images])
 
     preset_by_service = _attach(services, presets, config)
     seen_ids = {id(a) for a in assignments}
@@ -238,6 +267,8 @@ def _build(
         files=files,
         config=config,
         names=names,
+        units=units,
+        code=code,
     )
 
 
@@ -263,6 +294,9 @@ def _read_one(
             data = None
         else:
             data = reader.read_bytes(cand.rel, source.max_bytes)
+            if source.kind == "kubernetes" and looks_like_compose(data):
+                # A compose file is known by its content, whatever its name (`default.yml`).
+                source = next(s for s in sources if s.kind == "compose")
             if source.kind != "unknown" and not cand.explicit and not source.wants(data, names):
                 return None
             text = reader.decode(data)
@@ -278,6 +312,15 @@ def _read_one(
         return Skipped(Location(cand.rel, exc.line), exc.reason)
     except RecursionError:
         return Skipped(Location(cand.rel), "nested too deeply to read")
+
+
+_COMPOSE_TOP = re.compile(rb"(?m)^services:[ \t]*(?:#.*)?\r?$")
+_K8S_TOP = re.compile(rb"(?m)^(?:apiVersion|kind):")
+
+
+def looks_like_compose(data: bytes) -> bool:
+    """A top-level ``services:`` mapping and nothing of a Kubernetes manifest."""
+    return bool(_COMPOSE_TOP.search(data)) and not _K8S_TOP.search(data)
 
 
 def _sniff(text: str, sources: tuple[Source, ...]) -> Source | None:
@@ -388,7 +431,14 @@ def _link(
                 {st.environment for r in own for st in _candidates(r, stores) if st.environment}
             )
             if envs:
-                targets = [_clone(service, env) for env in envs]
+                targets = []
+                for env in envs:
+                    # The overlay that supplies this environment's Secrets deploys the clone.
+                    overlay = next(
+                        posixpath.dirname(st.location.path)
+                        for r in own for st in _candidates(r, stores) if st.environment == env
+                    )
+                    targets.append(_clone(service, env, f"kustomize:{overlay or '.'}"))
         for target in targets:
             for ref in own:
                 _link_one(ref, target, stores, names)
@@ -396,10 +446,11 @@ def _link(
     services[:] = linked
 
 
-def _clone(service: Service, environment: str) -> Service:
+def _clone(service: Service, environment: str, unit: str) -> Service:
     return replace(
         service,
         environment=environment,
+        unit=unit,
         env={k: replace(a, environment=environment) for k, a in service.env.items()},
         secret_files=dict(service.secret_files),
     )
@@ -419,7 +470,7 @@ def _link_one(
                 continue
             target = ref.variable + key if ref.variable.endswith("/") else ref.variable
             held = store.data[key]
-            mounted = _via(held, service, target, ref_step)
+            mounted = _via(held, service, target, ref_step, _store_origin(ref, key))
             if held.value is not None:
                 # A mounted file: keydrift's resolver drops one trailing newline, apps that
                 # read the file themselves keep it (KD501 compares the two).
@@ -427,7 +478,9 @@ def _link_one(
                     target, held.value.reveal_text(), held.location, held.source, service.name,
                     mounted.chain, held.tracked,
                 )
-                mounted = replace(as_file, environment=mounted.environment, raw=held.raw)
+                mounted = replace(
+                    as_file, environment=mounted.environment, raw=held.raw, origins=mounted.origins
+                )
             service.secret_files[target] = mounted
         return
     if ref.key is None:  # envFrom
@@ -437,7 +490,7 @@ def _link_one(
             var = ref.prefix + key
             if var in ref.shadow or not names.is_recorded(var):
                 continue
-            service.env[var] = _via(assignment, service, var, ref_step)
+            service.env[var] = _via(assignment, service, var, ref_step, _store_origin(ref, key))
         return
     found = store.data.get(ref.key) if store else None
     if found is None:
@@ -451,9 +504,12 @@ def _link_one(
             service=service.name,
             chain=(ref_step, Step(ref.location, f"key {ref.key} of {where}")),
             literal=False,
+            origins=(_store_origin(ref, ref.key),),
         )
         return
-    service.env[ref.variable] = _via(found, service, ref.variable, ref_step)
+    service.env[ref.variable] = _via(
+        found, service, ref.variable, ref_step, _store_origin(ref, ref.key)
+    )
 
 
 def _scale(services: list[Service], scalers: list[tuple[str, str | None, int]]) -> None:
@@ -481,13 +537,20 @@ def _ref_note(ref: PendingRef) -> str:
     return f"{ref.variable} from {ref.kind} {ref.name} key {ref.key}"
 
 
-def _via(store_value: Assignment, service: Service, variable: str, step: Step) -> Assignment:
+def _store_origin(ref: PendingRef, key: str) -> Origin:
+    return Origin(OriginKind.STORE_KEY, f"{ref.kind} {ref.name} key {key}", ref.location)
+
+
+def _via(
+    store_value: Assignment, service: Service, variable: str, step: Step, origin: Origin
+) -> Assignment:
     return replace(
         store_value,
         variable=variable,
         service=service.name,
         environment=service.environment or store_value.environment,
         chain=(step, *store_value.chain),
+        origins=(origin,),
     )
 
 

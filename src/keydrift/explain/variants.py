@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import hashlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -100,12 +99,12 @@ def derivations() -> list[Derivation]:
     except ImportError:  # pragma: no cover - presets ship with keydrift
         return out
     for preset in all_presets():
-        hook = getattr(preset, "derive_signing_key", None)
-        if callable(hook) and preset.id not in _DERIVATIONS:
-            out.append(Derivation(
-                id=preset.id, title=preset.title, derive=_preset_hook(hook),
-                cause=f"{preset.title} derives its signing key from this secret",
-            ))
+        if preset.id in _DERIVATIONS or not preset.derives_signing_key:
+            continue
+        out.append(Derivation(
+            id=preset.id, title=preset.title, derive=_preset_hook(preset.derive_signing_key),
+            cause=preset.derivation_cause or f"{preset.title} derives its signing key from this secret",
+        ))
     return out
 
 
@@ -114,24 +113,6 @@ def _preset_hook(hook: Callable[[SecretValue], bytes | None]) -> Callable[[bytes
         return hook(SecretValue(raw))
 
     return derive
-
-
-def _n8n_jwt(raw: bytes) -> bytes | None:
-    # n8n (packages/cli, JwtService): without N8N_USER_MANAGEMENT_JWT_SECRET the JWT secret is
-    # sha256(every other character of N8N_ENCRYPTION_KEY) as hex. JS indexes UTF-16 code units;
-    # for the ASCII keys n8n generates that equals indexing the text.
-    text = raw.decode("utf-8", errors="replace")
-    return hashlib.sha256(text[::2].encode("utf-8")).hexdigest().encode("ascii")
-
-
-register_derivation(Derivation(
-    id="n8n",
-    title="n8n",
-    derive=_n8n_jwt,
-    cause="n8n derives its JWT secret from N8N_ENCRYPTION_KEY (every other character, SHA-256, "
-    "hex) when N8N_USER_MANAGEMENT_JWT_SECRET is unset: the signer and this verifier configure "
-    "different variables",
-))
 
 
 _PHRASES = {

@@ -14,9 +14,9 @@ import re
 from collections.abc import Iterable
 from functools import cache
 
-from keydrift.spec import DEFAULT_JWT_SPEC, SecretSpec
+from keydrift.spec import DEFAULT_JWT_SPEC, SecretKind, SecretSpec
 
-__all__ = ["NameClassifier", "is_secret_variable"]
+__all__ = ["NameClassifier", "is_secret_variable", "kind_of_name"]
 
 # Words that make a name secret-like, matched as whole name parts (JWT_SECRET, secretKey,
 # SIGNING_KEY, api_token) so that MONKEY or TOKENIZER_PATH are not.
@@ -43,6 +43,31 @@ _BASE_WORDS = (
     b"hmac", b"credential",
 )
 _MAX_CACHE = 65_536
+
+# Name parts that say what a secret is for, most specific first.
+_KIND_PARTS: tuple[tuple[SecretKind, re.Pattern[str]], ...] = tuple(
+    (kind, re.compile(rf"(?:^|_)(?:{words})(?:$|_)", re.IGNORECASE))
+    for kind, words in (
+        (SecretKind.STATIC_JWT, r"anon_key|service_role_key|service_key"),
+        (SecretKind.SIGNING_KEY, r"jwt|signing|hmac|jws|token_secret|auth_secret"),
+        (SecretKind.ENCRYPTION_KEY, r"encryption|enc|encrypt|crypto|fernet|aes|cipher|master_key"),
+        (SecretKind.PASSWORD, r"password|passwd|pwd|pass|passphrase"),
+        (SecretKind.SESSION_KEY, r"secret_key|secret_key_base|session|session_secret|cookie|"
+                                 r"app_key|app_secret|nextauth_secret"),
+        (SecretKind.API_TOKEN, r"token|api_key|apikey|access_key|secret_access_key|client_secret|"
+                               r"key|secret|credentials?"),
+    )
+)
+
+
+def kind_of_name(name: str) -> SecretKind:
+    """What a secret-like variable is for, judged by its name alone (specs and presets say it
+    better where they know the variable)."""
+    split = _CAMEL.sub("_", name)
+    for kind, pattern in _KIND_PARTS:
+        if pattern.search(split):
+            return kind
+    return SecretKind.API_TOKEN
 
 
 class NameClassifier:
@@ -99,6 +124,15 @@ class NameClassifier:
         if not _SECRET_PARTS.search(split):
             return False
         return not _NOT_SECRET.search(split)
+
+    def kind_of(self, name: str) -> SecretKind:
+        """The kind of ``name``: its spec's kind when a spec names it, else by the name."""
+        for spec in self.specs[1:]:  # configured and preset specs first
+            if spec.matches_variable(name):
+                return spec.kind
+        if DEFAULT_JWT_SPEC.matches_variable(name):
+            return DEFAULT_JWT_SPEC.kind
+        return kind_of_name(name)
 
     def file_pointer_base(self, name: str) -> str | None:
         """``JWT_SECRET`` for ``JWT_SECRET_FILE`` (any spec's file suffix), else ``None``."""

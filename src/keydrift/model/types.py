@@ -9,6 +9,7 @@ show a secret.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from keydrift.model.names import NameClassifier, default_classifier
@@ -20,13 +21,20 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Assignment",
+    "CodeRead",
     "Effective",
+    "FallbackKind",
     "Location",
     "Model",
+    "Mount",
+    "Origin",
+    "OriginKind",
     "ReaderView",
     "Service",
     "Skipped",
     "Step",
+    "Unit",
+    "UnitKind",
 ]
 
 
@@ -50,6 +58,86 @@ class Step:
 
     def __str__(self) -> str:
         return f"{self.location} ({self.note})" if self.note else str(self.location)
+
+
+class OriginKind(StrEnum):
+    """What makes several variables one secret, whatever their names."""
+
+    INTERPOLATION = "interpolation"
+    """``${JWT_SECRET}`` (the whole value) in a compose file or script of one unit."""
+    WRITTEN = "written"
+    """One place in a file: a YAML anchor merged into several services, an env-file line."""
+    STORE_KEY = "store-key"
+    """One key of a Kubernetes Secret or ConfigMap."""
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a delivered value comes from; services receiving one origin must agree."""
+
+    kind: OriginKind
+    name: str
+    """The interpolated variable, ``Secret/name/key``, or the written place (``path:line``)."""
+    location: Location
+
+    def describe(self) -> str:
+        if self.kind is OriginKind.INTERPOLATION:
+            return f"${{{self.name}}}"
+        if self.kind is OriginKind.STORE_KEY:
+            return self.name
+        return f"the value written at {self.location}"
+
+
+class UnitKind(StrEnum):
+    """A deployment unit: where processes are counted and values compared."""
+
+    COMPOSE = "compose"
+    KUSTOMIZE = "kustomize"
+    MANIFESTS = "manifests"
+    SCRIPT = "script"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One way of deploying: a compose project, a kustomize overlay, a directory of manifests,
+    a deploy script. Alternatives (a second compose file, a ``kubernetes/`` folder beside a
+    compose file) are separate units and are never compared with each other."""
+
+    id: str
+    kind: UnitKind
+    location: Location
+
+    def __str__(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A volume mounted into a service: ``persistent`` for named volumes, PVCs and bind mounts
+    (shared by every process that mounts the same ``source``)."""
+
+    source: str
+    target: str
+    persistent: bool
+
+
+class FallbackKind(StrEnum):
+    """What application code uses when a secret variable is unset."""
+
+    RANDOM = "random"
+    """A value generated per process (``os.urandom``, ``secrets.token_*``, ``uuid4`` ...)."""
+
+
+@dataclass(frozen=True)
+class CodeRead:
+    """Application code that makes a per-process secret: a read of ``variable`` with a random
+    fallback, or (``variable`` None) a key generated at import time."""
+
+    variable: str | None
+    fallback: FallbackKind
+    location: Location
+    expression: str
+    """The fallback as a short description (``os.urandom(32).hex()``); code, never a value."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +176,11 @@ class Assignment:
     literal: bool = True
     tracked: str | None = None
     readers: tuple[ReaderView, ...] = ()
+    origins: tuple[Origin, ...] = ()
+    """Every origin declared for this variable of this service, including declarations an
+    override or a later entry replaced (so a replaced value is seen to disagree)."""
+    default: bool = False
+    """The value is a ``${VAR:-default}`` default: what runs wherever VAR is not set."""
 
 
 @dataclass
@@ -106,6 +199,16 @@ class Service:
     groups: tuple[str, ...] = ()
     presets: tuple[str, ...] = ()
     shares_state: bool = False
+    unit: str = ""
+    """The id of the deployment unit this service belongs to (see :class:`Unit`)."""
+    mounts: tuple[Mount, ...] = ()
+    build_context: str | None = None
+    """The build context directory (relative POSIX path) when the service builds its image."""
+    dockerfile: str | None = None
+    code: tuple[CodeRead, ...] = ()
+    """Per-process secrets in the code this service runs (linked through its build)."""
+    settings: dict[str, str] = field(default_factory=dict, repr=False)
+    """Values of variables that are not secret-like (``ENVIRONMENT``, ``*_CONFIG_DIR``...)."""
 
     @property
     def processes(self) -> int:
@@ -147,6 +250,9 @@ class Model:
     skipped: list[Skipped]
     files: list[str]
     config: Config
+    units: dict[str, Unit] = field(default_factory=dict)
+    code: list[CodeRead] = field(default_factory=list)
+    """Every per-process secret found in code, linked to a service or not."""
     names: NameClassifier = field(default_factory=default_classifier, repr=False, compare=False)
     """How this check classifies variable names (built from its config and presets)."""
     _consumers: dict[tuple[str, Location], set[str]] | None = field(

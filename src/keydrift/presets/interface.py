@@ -10,14 +10,24 @@ no change anywhere else.
 from __future__ import annotations
 
 import fnmatch
+import posixpath
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 from typing import ClassVar
 
 from keydrift.secret import SecretValue
 from keydrift.spec import SecretSpec
 
-__all__ = ["Preset", "all_presets", "normalize_image", "preset_by_id", "presets_for_image"]
+__all__ = [
+    "KeyStorage",
+    "Preset",
+    "all_presets",
+    "normalize_image",
+    "preset_by_id",
+    "presets_for_image",
+]
 
 _DIGEST = re.compile(r"@sha256:[0-9a-f]+$", re.IGNORECASE)
 _DEFAULT_REGISTRIES = ("docker.io/", "index.docker.io/", "registry-1.docker.io/")
@@ -48,8 +58,31 @@ def normalize_image(image: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+@dataclass(frozen=True)
+class KeyStorage:
+    """Where an app writes the key it generates when the variable is unset.
+
+    ``directory`` is the default location inside the container; ``setting`` names the variable
+    that moves it (``N8N_USER_FOLDER``), and ``subdirectory`` what the app appends to that
+    setting's value. The key survives restarts, and is shared, only where a persistent volume is
+    mounted over it.
+    """
+
+    directory: str
+    file: str
+    setting: str | None = None
+    subdirectory: str = ""
+
+    def location(self, settings: Mapping[str, str]) -> str:
+        """The directory holding the key for a service with these (non-secret) settings."""
+        configured = settings.get(self.setting) if self.setting else None
+        if configured:
+            return posixpath.join(configured.rstrip("/"), self.subdirectory).rstrip("/") or "/"
+        return self.directory.rstrip("/")
+
+
 class Preset:
-    """One app. Subclasses set the class data below and may override :meth:`format_rule`."""
+    """One app. Subclasses set the class data below and may override the hooks."""
 
     id: ClassVar[str]
     title: ClassVar[str]
@@ -68,6 +101,28 @@ class Preset:
     format_hint: ClassVar[str] = ""
     """How to make a value in the app's format, when it has one."""
     docs_url: ClassVar[str]
+    extra_specs: ClassVar[tuple[SecretSpec, ...]] = ()
+    """More secrets of the app (static tokens it verifies, a second key)."""
+    excluded_images: ClassVar[tuple[str, ...]] = ()
+    """Images that match ``image_patterns`` but do not run the app (a static frontend)."""
+    key_storage: ClassVar[KeyStorage | None] = None
+    """Where the app keeps the key it generates when unset (None: it keeps none)."""
+    config_mount: ClassVar[str | None] = None
+    """A directory every component mounts where a one-off init step writes the generated
+    configuration (Airflow's ``config/``): processes mounting it from one volume share it."""
+
+    derivation_cause: ClassVar[str] = ""
+    """Why a verifier that reads the secret itself rejects the app's tokens (with the hook)."""
+
+    def derive_signing_key(self, secret: SecretValue) -> bytes | None:
+        """The JWT signing key the app derives from ``secret`` when it signs with a key it does
+        not read directly (``None``: it signs with the secret itself). Key material: never
+        print it."""
+        return None
+
+    @property
+    def derives_signing_key(self) -> bool:
+        return type(self).derive_signing_key is not Preset.derive_signing_key
 
     @property
     def variables(self) -> tuple[str, ...]:
@@ -78,6 +133,8 @@ class Preset:
         if not image:
             return False
         names = normalize_image(image)
+        if any(fnmatch.fnmatchcase(n, p) for n in names for p in self.excluded_images):
+            return False
         return any(
             fnmatch.fnmatchcase(name, pattern) for name in names for pattern in self.image_patterns
         )

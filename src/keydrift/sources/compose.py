@@ -1,23 +1,41 @@
 """Compose files: services, their container environment, replicas, workers and secrets.
 
 A project is what ``docker compose`` would load: ``compose.yaml`` plus ``compose.override.yaml``
-(by default), or the base file plus an environment variant (``docker-compose.prod.yml``, used as
-``-f docker-compose.yml -f docker-compose.prod.yml``). ``include:`` and ``extends:`` are followed.
-Values are interpolated as compose does, from the project's ``.env``; ``environment`` wins over
-``env_file`` (later env files over earlier ones), as in compose.
+(the only file compose merges implicitly). Any other compose file in the folder
+(``docker-compose.prod.yml``, ``deploy-compose.yml``) is an alternative project of its own,
+unless a script, Makefile or README of the repository passes it together with others
+(``-f a.yml -f b.yml``): then that stack is a project too. ``include:`` and ``extends:`` are
+followed. Values are interpolated as compose does, from the project's ``.env`` (or, when only a
+template such as ``.env.example`` exists, from the documented copy of it); ``environment`` wins
+over ``env_file`` (later env files over earlier ones), as in compose.
+
+Each project is a deployment unit. Every value remembers its origins (an interpolated
+variable, a YAML anchor or an env-file line), so services fed from one origin are known to share
+it whatever their variable names.
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from keydrift.model.types import Assignment, Location, ReaderView, Service, Step
+from keydrift.model.types import (
+    Assignment,
+    Location,
+    Mount,
+    Origin,
+    OriginKind,
+    ReaderView,
+    Service,
+    Step,
+    Unit,
+    UnitKind,
+)
 from keydrift.secret import SecretValue
-from keydrift.sources._support.cliargs import workers_from_args
-from keydrift.sources._support.envinfer import environment_from_name
+from keydrift.sources._support.cliargs import WORKER_VARIABLES, workers_from_args
+from keydrift.sources._support.envinfer import ENVIRONMENT_VARIABLES, environment_from_name
 from keydrift.sources._support.interpolation import Interpolated, interpolate
 from keydrift.sources._support.mounted import mounted_file_assignment
 from keydrift.sources._support.yamlnodes import LMap, LSeq, iter_yaml, line_of, load_empty, scalar_text
@@ -30,8 +48,14 @@ _COMPOSE_NAME = re.compile(
     r"^(docker-)?compose([._-][A-Za-z0-9_.-]+)?\.ya?ml$|^[A-Za-z0-9_.-]+[._-](docker-)?compose\.ya?ml$"
 )
 _BASES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
-_WORKER_VARS = ("WEB_CONCURRENCY", "UVICORN_WORKERS", "GUNICORN_WORKERS", "WORKERS")
 _MAX_DEPTH = 8  # include/extends nesting; deeper is a loop or a mistake
+# The documented copies: `cp .env.example .env` (first match wins).
+_TEMPLATE_SUFFIXES = (".example", ".sample", ".template", ".dist", ".tpl", ".defaults")
+# A whole value that is one reference: `${NAME}`, `${NAME:-default}`, `${NAME-default}`, `$NAME`.
+_WHOLE_REF = re.compile(
+    r"\s*(?:\$\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?[-?+])?(?P<arg>[^}]*)\}"
+    r"|\$(?P<bare>[A-Za-z_][A-Za-z0-9_]*))\s*"
+)
 
 
 def is_compose_name(name: str) -> bool:
@@ -41,8 +65,9 @@ def is_compose_name(name: str) -> bool:
 @dataclass
 class _EnvEntry:
     variable: str
-    text: str | None  # as written (None: passed through from the shell)
+    text: str | None  # as written (None: a bare entry, resolved from the shell and .env)
     location: Location
+    origins: tuple[Origin, ...] = ()
 
 
 @dataclass
@@ -59,8 +84,10 @@ class _Decl:
     env: dict[str, _EnvEntry] = field(default_factory=dict)
     env_files: list[tuple[str, bool, Location]] = field(default_factory=list)
     secrets: list[tuple[str, str, Location]] = field(default_factory=list)  # source, target
-    volumes: list[str] = field(default_factory=list)
+    volumes: list[Mount] = field(default_factory=list)
     extends: tuple[str | None, str, Location] | None = None
+    build_context: str | None = None
+    dockerfile: str | None = None
 
 
 @dataclass
@@ -71,12 +98,21 @@ class _Project:
 
 
 class _Interp:
-    """Project ``.env`` lookups with locations, so chains can say where a value came from."""
+    """Project ``.env`` lookups with locations, so chains can say where a value came from.
 
-    def __init__(self, entries: list[DotenvEntry], path: str | None) -> None:
+    ``template`` is set when the values come from a template (``.env.example``) standing in for
+    the absent ``.env`` that the docs tell users to copy from it.
+    """
+
+    def __init__(self, entries: list[DotenvEntry], path: str | None, template: bool = False) -> None:
         self.values = {e.key: e.compose for e in entries if e.compose is not None}
         self.lines = {e.key: e.line for e in entries}
         self.path = path
+        self.template = template
+
+    def origin(self, name: str, fallback: Location) -> Origin:
+        where = Location(self.path, self.lines.get(name)) if self.path and name in self.lines else fallback
+        return Origin(OriginKind.INTERPOLATION, name, where)
 
     def run(self, text: str) -> Interpolated:
         return interpolate(text, self.values.get)
@@ -110,38 +146,63 @@ class ComposeSource(Source):
     def read(self, path: str, text: str, ctx: ReadContext) -> SourceResult:
         directory, name = posixpath.split(path)
         base = next((b for b in _BASES if _join(directory, b) in ctx.files), None)
-        is_override = ".override." in name
-        project_files: list[str]
         environment = ctx.environment
+        projects: list[list[str]] = []
+        stacks = ctx.compose_stacks(path) if path != "-" else ()
         if path == "-" or ctx.template:
-            project_files = [path]  # an example file is read alone: it documents, not deploys
-        elif base is None or name == base:
-            project_files = [path]
-            override = (
-                next(
-                    (
-                        o
-                        for o in (_join(directory, b.replace(".y", ".override.y")) for b in _BASES)
-                        if o in ctx.files
-                    ),
-                    None,
-                )
-                if name == base
-                else None
-            )
-            if override:
-                project_files.append(override)
-        elif is_override:
-            return SourceResult()  # read with its base file
+            projects.append([path])  # an example file is read alone: it documents, not deploys
+        elif ".override." in name and base is not None:
+            return SourceResult()  # compose merges it into its base file implicitly
         else:
-            project_files = [_join(directory, base), path]
-            environment = environment_from_name(name, ctx.config.environments) or environment
-        texts = {path: text}
-        return _Reader(ctx, texts, environment, self.kind).project(project_files)
+            # Only the override merges implicitly; any other compose file is an alternative
+            # project of its own, unless the repository always passes it with others (-f).
+            if name == base or not any(path in s for s in stacks):
+                alone = [path]
+                if name == base:
+                    override = next(
+                        (o for o in (_join(directory, b.replace(".y", ".override.y")) for b in _BASES)
+                         if o in ctx.files),
+                        None,
+                    )
+                    if override:
+                        alone.append(override)
+                projects.append(alone)
+            projects.extend(list(s) for s in stacks if s[0] == path)
+        out = SourceResult()
+        for files in projects:
+            env = environment
+            if path != "-" and not ctx.template and files[0] == path and name != base:
+                env = environment_from_name(name, ctx.config.environments) or env
+            for other in files[1:]:
+                env = environment_from_name(posixpath.basename(other), ctx.config.environments) or env
+            part = _Reader(ctx, {path: text}, env, self.kind).project(files)
+            _extend_result(out, part)
+        return out
 
 
 def _join(directory: str, name: str) -> str:
     return posixpath.normpath(posixpath.join(directory, name))
+
+
+def _extend_result(out: SourceResult, part: SourceResult) -> None:
+    out.assignments.extend(part.assignments)
+    out.services.extend(part.services)
+    out.skipped.extend(s for s in part.skipped if s not in out.skipped)
+    out.files.extend(f for f in part.files if f not in out.files)
+    out.included.extend(f for f in part.included if f not in out.included)
+    out.units.extend(part.units)
+
+
+def _template_for(path: str, files: frozenset[str]) -> str | None:
+    """The template users are told to copy to ``path`` (``.env.example`` for ``.env``)."""
+    for suffix in _TEMPLATE_SUFFIXES:
+        if path + suffix in files:
+            return path + suffix
+    return None
+
+
+def _unit_id(files: list[str]) -> str:
+    return "compose:" + " + ".join(files)
 
 
 class _Reader:
@@ -186,12 +247,21 @@ class _Reader:
         directory = posixpath.dirname(first) if first != "-" else ""
         env_path = _join(directory, ".env")
         entries: list[DotenvEntry] = []
+        template = False
+        if first != "-" and env_path not in self.ctx.files:
+            # No .env: the docs' `cp .env.example .env` gives every deployment the template's
+            # values, so those are what the project runs with.
+            copy = _template_for(env_path, self.ctx.files)
+            if copy is not None:
+                env_path, template = copy, True
         if first != "-" and env_path in self.ctx.files:
             try:
                 entries = parse_dotenv(self._text(env_path))
             except UnreadableFile:
                 entries = []
-        self.interp = _Interp(entries, env_path if entries else None)
+        self.interp = _Interp(entries, env_path if entries else None, template)
+        self.unit = Unit(_unit_id(files), UnitKind.COMPOSE, Location(first, 1))
+        self.result.units.append(self.unit)
         project = _Project()
         for path in files:
             self._merge_file(project, path, depth=0)
@@ -290,13 +360,13 @@ class _Reader:
         if isinstance(env, LMap):
             for key in env:
                 text = scalar_text(env, key)
-                decl.env[str(key)] = _EnvEntry(str(key), text, Location(path, line_of(env, key)))
+                decl.env[str(key)] = self._entry(str(key), text, Location(path, line_of(env, key)))
         elif isinstance(env, LSeq):
             for i, item in enumerate(env):
                 if not isinstance(item, str):
                     continue
                 key, sep, value = item.partition("=")
-                decl.env[key.strip()] = _EnvEntry(
+                decl.env[key.strip()] = self._entry(
                     key.strip(), value if sep else None, Location(path, line_of(env, i))
                 )
         env_file = body.get("env_file")
@@ -325,10 +395,16 @@ class _Reader:
         volumes = body.get("volumes")
         if isinstance(volumes, LSeq):
             for item in volumes:
-                if isinstance(item, str):
-                    decl.volumes.append(item)
-                elif isinstance(item, LMap):
-                    decl.volumes.append(f"{item.get('source', '')}:{item.get('target', '')}")
+                mount = self._mount(item, directory)
+                if mount is not None:
+                    decl.volumes.append(mount)
+        build = body.get("build")
+        context = build.get("context", ".") if isinstance(build, LMap) else build
+        if isinstance(context, str) and "://" not in context and not context.startswith("git@"):
+            decl.build_context = _join(directory, self.interp.run(context).text)
+            dockerfile = build.get("dockerfile") if isinstance(build, LMap) else None
+            name = self.interp.run(dockerfile).text if isinstance(dockerfile, str) else "Dockerfile"
+            decl.dockerfile = _join(decl.build_context, name)
         extends = body.get("extends")
         if isinstance(extends, str):
             decl.extends = (None, extends, decl.location)
@@ -337,6 +413,40 @@ class _Reader:
             decl.extends = (file if isinstance(file, str) else None, extends["service"], decl.location)
         return decl
 
+    def _entry(self, variable: str, text: str | None, location: Location) -> _EnvEntry:
+        """An ``environment:`` entry with its origin: the variable a whole-value reference (or
+        a bare entry) interpolates, else the place the value is written (a YAML anchor merged
+        into several services points every one of them at the same line)."""
+        if text is None:
+            origins: tuple[Origin, ...] = (self.interp.origin(variable, location),)
+        else:
+            m = _WHOLE_REF.fullmatch(text)
+            if m:
+                name = m.group("braced") or m.group("bare")
+                origins = (self.interp.origin(name, location),)
+            elif "$" in text:
+                origins = ()  # part of a larger value (a URL with a password): not one secret
+            else:
+                origins = (Origin(OriginKind.WRITTEN, str(location), location),)
+        return _EnvEntry(variable, text, location, origins)
+
+    def _mount(self, item: Any, directory: str) -> Mount | None:
+        if isinstance(item, str):
+            parts = self.interp.run(item).text.split(":")
+            if len(parts) < 2:
+                return Mount("", parts[0], persistent=False)  # anonymous: one per container
+            source, target = parts[0], parts[1]
+        elif isinstance(item, LMap):
+            source = str(item.get("source") or "")
+            target = str(item.get("target") or "")
+            if item.get("type") in ("tmpfs", "npipe") or not source:
+                return Mount("", target, persistent=False)
+        else:
+            return None
+        if source.startswith((".", "/", "~")):
+            source = _join(directory, source) if source.startswith(".") else source
+        return Mount(source, target, persistent=True)
+
     # -- services -----------------------------------------------------------------------------
 
     def _build(self, project: _Project) -> None:
@@ -344,43 +454,58 @@ class _Reader:
         for decl in project.services.values():
             env: dict[str, Assignment] = {}
             plain: dict[str, str] = {}  # non-secret values we need (ENVIRONMENT, worker vars)
-            for env_path, _required, loc in decl.env_files:
+            for declared_path, _required, loc in decl.env_files:
+                env_path, template = declared_path, False
                 if env_path not in ctx.files and env_path not in self.texts:
-                    continue
+                    copy = _template_for(env_path, ctx.files)
+                    if copy is None:
+                        continue
+                    env_path, template = copy, True  # the documented `cp x.example x`
                 try:
                     entries = parse_dotenv(self._text(env_path))
                 except UnreadableFile as exc:
                     self.result.skipped.append(_skip(env_path, exc))
                     continue
+                note = f"env_file: {declared_path}" + (f" (copied from {env_path})" if template else "")
                 for entry in entries:
                     if entry.compose is None:
                         continue
                     if not ctx.is_recorded(entry.key):
                         plain[entry.key] = entry.compose
                         continue
+                    written = Location(env_path, entry.line)
+                    before = env.get(entry.key)
+                    origin = Origin(OriginKind.WRITTEN, str(written), written)
                     env[entry.key] = Assignment(
                         variable=entry.key,
                         value=SecretValue(entry.compose),
-                        location=Location(env_path, entry.line),
+                        location=written,
                         source=self.kind,
                         environment=None,
                         service=decl.name,
-                        chain=(
-                            Step(loc, f"env_file: {env_path}"),
-                            Step(Location(env_path, entry.line), entry.key),
-                        ),
+                        chain=(Step(loc, note), Step(written, entry.key)),
                         raw=SecretValue(entry.literal) if entry.literal is not None else None,
-                        template=ctx.template,
+                        template=ctx.template or template,
                         literal=True,
                         tracked=ctx.tracked_of(env_path),
                         readers=reader_views(entry),
+                        origins=_union((origin,), before.origins if before else ()),
                     )
             for var, item in decl.env.items():
                 if not ctx.is_recorded(var):
                     if item.text is not None:
                         plain[var] = self.interp.run(item.text).text
+                    elif var in self.interp.values:
+                        plain[var] = self.interp.values[var] or ""
                     continue
-                env[var] = self._env_assignment(decl, item)
+                from_files = env.get(var)
+                assignment = self._env_assignment(decl, item)
+                if from_files is not None:
+                    # `environment:` wins over env_file; the env_file line stays an origin.
+                    assignment = replace(
+                        assignment, origins=_union(assignment.origins, from_files.origins)
+                    )
+                env[var] = assignment
             service = Service(
                 name=decl.name,
                 platform="compose",
@@ -391,7 +516,7 @@ class _Reader:
                 workers=decl.workers or 1,
                 env=env,
             )
-            for var in _WORKER_VARS:
+            for var in WORKER_VARIABLES:
                 if plain.get(var, "").strip().isdigit() and not decl.workers:
                     service.workers = int(plain[var].strip())
                     break
@@ -401,18 +526,22 @@ class _Reader:
                     if service.environment:
                         break
             if service.environment is None:
-                for var in ("ENVIRONMENT", "APP_ENV", "ENV", "NODE_ENV", "DEPLOY_ENV"):
+                for var in ENVIRONMENT_VARIABLES:
                     if plain.get(var):
                         service.environment = environment_from_name(plain[var], ctx.config.environments) or (
                             plain[var].strip().lower() or None
                         )
                         break
             for source, target, loc in decl.secrets:
-                assignment = self._secret_file(project, decl, source, target, loc)
-                if assignment is not None:
+                secret_file = self._secret_file(project, decl, source, target, loc)
+                if secret_file is not None:
                     mount = target if target.startswith("/") else f"/run/secrets/{target}"
-                    service.secret_files[mount] = assignment
-            service.shares_state = _shares_state(decl.volumes, plain)
+                    service.secret_files[mount] = secret_file
+            service.mounts = tuple(decl.volumes)
+            service.unit = self.unit.id
+            service.build_context = decl.build_context
+            service.dockerfile = decl.dockerfile
+            service.settings = plain
             for a in env.values():
                 if a.environment is None and service.environment:
                     env[a.variable] = _with_env(a, service.environment)
@@ -420,25 +549,32 @@ class _Reader:
 
     def _env_assignment(self, decl: _Decl, item: _EnvEntry) -> Assignment:
         ctx = self.ctx
-        if item.text is None:
-            return Assignment(
-                variable=item.variable,
-                value=None,
-                location=item.location,
-                source=self.kind,
-                environment=None,
-                service=decl.name,
-                chain=(Step(item.location, f"{item.variable} passed through from the shell"),),
-                template=ctx.template,
-                literal=False,
-                tracked=ctx.tracked_of(item.location.path),
-            )
-        result = self.interp.run(item.text)
+        text = item.text
+        if text is None:
+            if item.variable not in self.interp.values:
+                return Assignment(
+                    variable=item.variable,
+                    value=None,
+                    location=item.location,
+                    source=self.kind,
+                    environment=None,
+                    service=decl.name,
+                    chain=(Step(item.location, f"{item.variable} passed through from the shell"),),
+                    template=ctx.template,
+                    literal=False,
+                    tracked=ctx.tracked_of(item.location.path),
+                    origins=item.origins,
+                )
+            text = "${" + item.variable + "}"  # a bare entry resolves like `${NAME}` (shell, .env)
+        result = self.interp.run(text)
         chain = (Step(item.location, f"environment: {item.variable}"), *self.interp.steps(result.used))
         readers: tuple[ReaderView, ...] = ()
-        unresolved = [n for n in result.missing if not _is_braced_ref(item.text)]
+        whole = _WHOLE_REF.fullmatch(text)
+        unresolved = [n for n in result.missing if whole is None]
         value: SecretValue | None = SecretValue(result.text)
+        from_template = self.interp.template and any(n in self.interp.values for n in result.used)
         literal = not [n for n in result.used if n not in result.missing]
+        default = False
         if result.required_missing:
             value = None  # `${VAR:?msg}`: compose refuses to start unless the shell sets it
             chain = (
@@ -447,16 +583,23 @@ class _Reader:
                      "shell must set it"),
             )
             literal = False
-        elif result.missing and _is_braced_ref(item.text):
-            value = None  # `${VAR}` that .env does not set: the deploy shell decides
+        elif result.missing and whole is not None and whole.group("op") in (None, "+", ":+"):
+            # `${VAR}` that nothing in the project sets: compose substitutes an empty string
+            # (with a warning) unless the deploy shell exports VAR.
+            value = SecretValue("")
             chain = (
                 *chain,
-                Step(item.location, "not set in the project .env: comes from the shell at deploy time"),
+                Step(item.location, f"nothing in the project sets {result.missing[0]}: compose "
+                     "substitutes an empty string unless the deploy shell exports it"),
             )
             literal = False
-        elif unresolved and result.text != item.text:
+        elif result.missing and whole is not None and whole.group("op") in ("-", ":-"):
+            # `${VAR:-default}`: the default is what every deployment that leaves VAR unset runs.
+            default = True
+            chain = (*chain, Step(item.location, f"default of ${{{result.missing[0]}:-...}}"))
+        elif unresolved and result.text != text:
             readers = (
-                ReaderView("as-written", SecretValue(item.text), "the text in the compose file"),
+                ReaderView("as-written", SecretValue(text), "the text in the compose file"),
                 ReaderView(
                     "compose-interpolation",
                     SecretValue(result.text),
@@ -471,11 +614,13 @@ class _Reader:
             environment=None,
             service=decl.name,
             chain=chain,
-            raw=SecretValue(item.text),
-            template=ctx.template,
+            raw=SecretValue(text),
+            template=ctx.template or from_template,
             literal=literal,
             tracked=ctx.tracked_of(item.location.path),
             readers=readers,
+            origins=item.origins,
+            default=default,
         )
 
     def _secret_file(
@@ -521,15 +666,7 @@ class _Reader:
         )
 
 
-def _is_braced_ref(text: str) -> bool:
-    return bool(re.fullmatch(r"\s*\$\{[A-Za-z_][A-Za-z0-9_]*(:?[?+][^}]*)?\}\s*", text)) or bool(
-        re.fullmatch(r"\s*\$[A-Za-z_][A-Za-z0-9_]*\s*", text)
-    )
-
-
 def _with_env(a: Assignment, environment: str) -> Assignment:
-    from dataclasses import replace
-
     return replace(a, environment=environment)
 
 
@@ -552,26 +689,24 @@ def _merge(base: _Decl, over: _Decl) -> _Decl:
     merged.replicas = over.replicas if over.replicas is not None else base.replicas
     merged.workers = over.workers or base.workers
     merged.command = over.command or base.command
-    merged.env = {**base.env, **over.env}
+    merged.env = dict(base.env)
+    for key, entry in over.env.items():
+        before = base.env.get(key)
+        # The replaced declaration's origins stay: a value an override changed still belongs
+        # to the group fed from the original origin, and must be seen to disagree with it.
+        merged.env[key] = (
+            replace(entry, origins=_union(entry.origins, before.origins)) if before else entry
+        )
+    merged.build_context = over.build_context or base.build_context
+    merged.dockerfile = over.dockerfile or base.dockerfile
     merged.env_files = [*base.env_files, *[e for e in over.env_files if e not in base.env_files]]
     merged.secrets = [*base.secrets, *[s for s in over.secrets if s not in base.secrets]]
     merged.volumes = [*base.volumes, *over.volumes]
     return merged
 
 
-def _shares_state(volumes: list[str], plain: dict[str, str]) -> bool:
-    # Apps like Langflow keep a generated key in a config dir; when every replica mounts the same
-    # volume there, they share one key. We count a volume whose target is a *_CONFIG_DIR value
-    # or looks like an app config/data dir.
-    config_dirs = {v.rstrip("/") for k, v in plain.items() if k.endswith("CONFIG_DIR") and v}
-    for volume in volumes:
-        parts = volume.split(":")
-        if len(parts) < 2:
-            continue
-        target = parts[1].rstrip("/")
-        if target in config_dirs or re.search(r"/(\.?config|langflow)(/|$)", target):
-            return True
-    return False
+def _union(first: tuple[Origin, ...], second: tuple[Origin, ...]) -> tuple[Origin, ...]:
+    return tuple(dict.fromkeys((*first, *second)))
 
 
 def _skip(path: str, exc: UnreadableFile) -> Any:

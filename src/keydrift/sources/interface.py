@@ -16,9 +16,10 @@ from typing import ClassVar
 
 from keydrift.model.config import Config
 from keydrift.model.names import NameClassifier
-from keydrift.model.types import Assignment, Location, Service, Skipped
+from keydrift.model.types import Assignment, CodeRead, Location, Service, Skipped, Unit
 
 __all__ = [
+    "ImageInfo",
     "KeyStore",
     "PendingRef",
     "ReadContext",
@@ -83,6 +84,21 @@ class SourceResult:
     included: list[str] = field(default_factory=list)  # files used as parts of this one (include:)
     # HorizontalPodAutoscaler targets: (workload name, namespace, max replicas)
     scalers: list[tuple[str, str | None, int]] = field(default_factory=list)
+    units: list[Unit] = field(default_factory=list)
+    code: list[CodeRead] = field(default_factory=list)  # per-process secrets in application code
+    images: list[ImageInfo] = field(default_factory=list)  # what Dockerfiles build
+    # `docker compose -f a.yml -f b.yml` seen in a script, Makefile or README: files read together
+    compose_stacks: list[tuple[str, ...]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What a Dockerfile's final stage runs: worker count from ``CMD``/``ENTRYPOINT``
+    (``gunicorn -w 4``, ``uvicorn --workers 4``, ``WEB_CONCURRENCY``) and its build context."""
+
+    dockerfile: str
+    workers: int | None
+    location: Location
 
 
 @dataclass
@@ -104,6 +120,8 @@ class ReadContext:
     environment_of: Callable[[str], str | None]
     tracked_of: Callable[[str], str | None]
     names: NameClassifier
+    compose_stacks: Callable[[str], tuple[tuple[str, ...], ...]] = lambda path: ()
+    """``-f`` combinations (in order) that name ``path`` among other compose files."""
 
     def is_secret(self, name: str) -> bool:
         return self.names.is_secret(name)

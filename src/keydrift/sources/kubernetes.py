@@ -16,9 +16,10 @@ from dataclasses import replace
 from typing import Any
 
 from keydrift.model.names import NameClassifier
-from keydrift.model.types import Assignment, Location, ReaderView, Service, Step
+from keydrift.model.types import Assignment, Location, Mount, ReaderView, Service, Step
 from keydrift.secret import SecretValue
-from keydrift.sources._support.envinfer import environment_from_name
+from keydrift.sources._support.cliargs import WORKER_VARIABLES, workers_from_args
+from keydrift.sources._support.envinfer import ENVIRONMENT_VARIABLES, environment_from_name
 from keydrift.sources._support.yamlnodes import LMap, LSeq, iter_yaml, line_of, load_empty, scalar_text
 from keydrift.sources.compose import is_compose_name
 from keydrift.sources.interface import (
@@ -229,10 +230,22 @@ class KubernetesSource(Source):
         if kind == "Job":
             replicas = _dig(obj, ("spec", "parallelism"))
         count = replicas if isinstance(replicas, int) and not isinstance(replicas, bool) else 1
-        volumes: dict[str, tuple[str, LMap | None]] = {}
+        volumes: dict[str, tuple[str, LSeq | None]] = {}
+        storage: dict[str, Mount] = {}  # volume name -> what backs it (target filled per mount)
         vols = pod.get("volumes")
+        templates = _dig(obj, ("spec", "volumeClaimTemplates"))
+        if isinstance(templates, LSeq):
+            for claim in templates:
+                claim_name = _dig(claim, ("metadata", "name"))
+                if isinstance(claim_name, str):
+                    # one claim per pod: persistent, but not shared between replicas
+                    storage[claim_name] = Mount(f"pvc-per-pod:{name}/{claim_name}", "", True)
         if isinstance(vols, LSeq):
             for vol in vols:
+                if isinstance(vol, LMap):
+                    storage_of = _storage(vol)
+                    if storage_of is not None:
+                        storage[str(vol.get("name"))] = storage_of
                 if isinstance(vol, LMap) and isinstance(vol.get("secret"), LMap):
                     secret = vol["secret"]
                     volumes[str(vol.get("name"))] = (
@@ -256,6 +269,11 @@ class KubernetesSource(Source):
                 replicas=max(1, count),
             )
             self._container(container, service, namespace, volumes, path, ctx, result)
+            service.mounts = tuple(
+                replace(storage[str(m.get("name"))], target=str(m.get("mountPath") or ""))
+                for m in (container.get("volumeMounts") or [])
+                if isinstance(m, LMap) and str(m.get("name")) in storage
+            )
             result.services.append(service)
 
     def _container(
@@ -263,7 +281,7 @@ class KubernetesSource(Source):
         container: LMap,
         service: Service,
         namespace: str | None,
-        volumes: dict[str, tuple[str, LMap | None]],
+        volumes: dict[str, tuple[str, LSeq | None]],
         path: str,
         ctx: ReadContext,
         result: SourceResult,
@@ -384,7 +402,7 @@ class KubernetesSource(Source):
                         )
                     )
         if service.environment is None:
-            for var in ("ENVIRONMENT", "APP_ENV", "DEPLOY_ENV", "ENV"):
+            for var in ENVIRONMENT_VARIABLES:
                 if plain.get(var):
                     service.environment = environment_from_name(
                         plain[var], ctx.config.environments
@@ -395,18 +413,31 @@ class KubernetesSource(Source):
                     service.env[assignment.variable] = replace(
                         assignment, environment=service.environment
                     )
-        for var in ("WEB_CONCURRENCY", "UVICORN_WORKERS", "GUNICORN_WORKERS", "WORKERS"):
+        service.settings = plain
+        for var in WORKER_VARIABLES:
             if plain.get(var, "").strip().isdigit():
                 service.workers = int(plain[var].strip())
                 break
-        from keydrift.sources._support.cliargs import workers_from_args
-
         for key in ("command", "args"):
             value = container.get(key)
             if isinstance(value, LSeq):
                 workers = workers_from_args(" ".join(str(v) for v in value))
                 if workers:
                     service.workers = workers
+
+
+def _storage(volume: LMap) -> Mount | None:
+    """What backs a pod volume: a claim or host path persists (and is shared by every pod that
+    mounts it); anything else lives and dies with the pod."""
+    claim = volume.get("persistentVolumeClaim")
+    if isinstance(claim, LMap) and isinstance(claim.get("claimName"), str):
+        return Mount(f"pvc:{claim['claimName']}", "", True)
+    host = volume.get("hostPath")
+    if isinstance(host, LMap) and isinstance(host.get("path"), str):
+        return Mount(f"host:{host['path']}", "", True)
+    if "secret" in volume or "configMap" in volume or "projected" in volume:
+        return None
+    return Mount("", "", False)
 
 
 def _objects(doc: Any) -> list[LMap]:

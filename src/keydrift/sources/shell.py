@@ -11,9 +11,10 @@ import re
 
 from keydrift.model.names import NameClassifier
 from keydrift.sources._support.cliargs import logical_lines, pairs_from_args, split_command
+from keydrift.sources._support.envinfer import ENVIRONMENT_VARIABLES
 from keydrift.sources._support.interpolation import interpolate
 from keydrift.sources._support.prefilter import LinePrefilter
-from keydrift.sources._support.scriptsupport import ENVIRONMENT_VARIABLES, ScriptCollector
+from keydrift.sources._support.scriptsupport import ScriptCollector
 from keydrift.sources.interface import ReadContext, Source, SourceResult
 
 __all__ = ["ShellSource"]

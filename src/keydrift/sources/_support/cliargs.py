@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "WORKER_VARIABLES",
     "CliPair",
     "deploy_target",
     "logical_lines",
@@ -25,6 +26,8 @@ _SHORT_ENV = ("-e", "--env", "--build-arg", "--from-literal", "--set", "--set-st
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 _SECRET_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")  # Secret keys may contain '-' and '.'
 
+# Variables that set a server's worker processes (gunicorn, uvicorn and most images read one).
+WORKER_VARIABLES = ("WEB_CONCURRENCY", "UVICORN_WORKERS", "GUNICORN_WORKERS", "WORKERS")
 _WORKERS = re.compile(r"(?:--workers|--num-workers|--concurrency)(?:=|\s+)(\d+)|(?:^|\s)-w\s*(\d+)")
 
 

@@ -15,6 +15,7 @@ from functools import lru_cache
 from keydrift.spec import normalize_environment
 
 __all__ = [
+    "ENVIRONMENT_VARIABLES",
     "KNOWN_ENVIRONMENTS",
     "environment_from_name",
     "environment_from_path",
@@ -22,6 +23,11 @@ __all__ = [
     "is_template_path",
     "is_test_code",
 ]
+
+# Variables that name the deployment environment, in the order readers consult them (the
+# spec's default is ENVIRONMENT). NODE_ENV is not one: it is a build mode, "production" even on
+# a developer's machine.
+ENVIRONMENT_VARIABLES = ("ENVIRONMENT", "APP_ENV", "DEPLOY_ENV", "ENV", "STAGE")
 
 # Spellings recognised as environment names (normalized by spec.normalize_environment).
 KNOWN_ENVIRONMENTS = frozenset(

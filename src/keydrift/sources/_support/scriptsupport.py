@@ -8,13 +8,14 @@ from dataclasses import replace
 from keydrift.model.types import Assignment, Location, Service, Step
 from keydrift.secret import SecretValue
 from keydrift.sources._support.cliargs import CliPair, deploy_target
-from keydrift.sources._support.envinfer import environment_from_name, environment_from_variable
+from keydrift.sources._support.envinfer import (
+    ENVIRONMENT_VARIABLES,
+    environment_from_name,
+    environment_from_variable,
+)
 from keydrift.sources.interface import ReadContext, SourceResult
 
-__all__ = ["ENVIRONMENT_VARIABLES", "ScriptCollector"]
-
-# Variables that name the deployment environment (the spec's default is ENVIRONMENT).
-ENVIRONMENT_VARIABLES = frozenset({"ENVIRONMENT", "APP_ENV", "DEPLOY_ENV", "ENV", "STAGE"})
+__all__ = ["ScriptCollector"]
 
 
 class ScriptCollector:

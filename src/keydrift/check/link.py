@@ -1,0 +1,71 @@
+"""Linking across files: deployment units, and application code to the processes that run it.
+
+A unit is where processes are counted and values compared. Compose projects declare their own
+unit; Kubernetes manifests form one unit per directory tree that holds no other kind of
+deployment (a ``kubernetes/`` folder beside a ``docker-compose/`` folder is an alternative, not
+part of it); a kustomize overlay is the unit of the workloads it deploys; a deploy script is its
+own unit.
+
+Code reaches processes through builds: a compose service with ``build:`` runs the Dockerfile of
+its context, whose ``CMD``/``ENTRYPOINT`` sets the worker count, and the Python modules under
+that context.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable
+
+from keydrift.model.types import CodeRead, Location, Service, Unit, UnitKind
+from keydrift.sources.interface import ImageInfo
+
+__all__ = ["assign_units", "link_code"]
+
+
+def assign_units(services: list[Service], declared: Iterable[Unit]) -> dict[str, Unit]:
+    """Give every service a unit and return all units by id."""
+    units = {u.id: u for u in declared}
+    blockers = {
+        posixpath.dirname(u.location.path) for u in units.values() if u.kind is UnitKind.COMPOSE
+    }
+    for service in services:
+        if service.unit:
+            continue
+        path = service.location.path
+        if service.platform == "kubernetes":
+            top = _manifest_root(posixpath.dirname(path), blockers)
+            unit = Unit(f"manifests:{top or '.'}", UnitKind.MANIFESTS, Location(top or ".", None))
+        else:
+            unit = Unit(f"script:{path}", UnitKind.SCRIPT, Location(path, None))
+        service.unit = unit.id
+        units.setdefault(unit.id, unit)
+    return units
+
+
+def _manifest_root(directory: str, blockers: set[str]) -> str:
+    """The highest directory above ``directory`` whose tree holds no compose project."""
+    current = directory
+    while current:
+        parent = posixpath.dirname(current)
+        if any(_within(b, parent) for b in blockers):
+            break
+        current = parent
+    return current
+
+
+def _within(path: str, directory: str) -> bool:
+    return directory in ("", path) or path.startswith(directory + "/")
+
+
+def link_code(services: list[Service], code: list[CodeRead], images: list[ImageInfo]) -> None:
+    """Attach the code each built service runs, and the worker count of its Dockerfile."""
+    by_dockerfile = {i.dockerfile: i for i in images}
+    for service in services:
+        context = service.build_context
+        if context is None:
+            continue
+        image = by_dockerfile.get(service.dockerfile or "")
+        if image is not None and image.workers and service.workers <= 1:
+            service.workers = image.workers
+        root = "" if context in (".", "") else context
+        service.code = tuple(c for c in code if _within(c.location.path, root))

@@ -1,0 +1,87 @@
+"""Which compose files the repository deploys together: ``docker compose -f a -f b``.
+
+Compose merges only ``compose.override.yaml`` implicitly; any other pair of compose files is
+one project only when someone passes both with ``-f``. Scripts, Makefiles, task files, CI
+workflows and READMEs are where a repository says so, so they are searched (lazily, once per
+run, only when some compose file could be part of a stack).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shlex
+from collections.abc import Callable, Iterable
+
+from keydrift.sources.interface import UnreadableFile
+
+__all__ = ["ComposeStacks"]
+
+_DOC_NAMES = re.compile(
+    r"(^|/)(Makefile|makefile|GNUmakefile|justfile|Justfile|Taskfile\.ya?ml|README[^/]*|"
+    r"[^/]+\.(sh|bash|md|mdx|rst|txt|mk)|\.github/workflows/[^/]+\.ya?ml)$"
+)
+_COMMAND = re.compile(r"docker[ -]compose\b[^\n`]*")
+_MAX_FILES = 400
+_MAX_BYTES = 512 * 1024
+_MAX_STACKS = 200
+
+
+class ComposeStacks:
+    """``stacks_with(path)``: the ``-f`` combinations (in order) that name ``path`` among other
+    compose files of the tree."""
+
+    def __init__(
+        self,
+        files: Iterable[str],
+        read_text: Callable[[str], str],
+        is_compose: Callable[[str], bool],
+    ) -> None:
+        self._files = frozenset(files)
+        self._read = read_text
+        self._is_compose = is_compose
+        self._stacks: list[tuple[str, ...]] | None = None
+
+    def stacks_with(self, path: str) -> tuple[tuple[str, ...], ...]:
+        if self._stacks is None:
+            self._stacks = self._scan()
+        return tuple(s for s in self._stacks if path in s)
+
+    def _scan(self) -> list[tuple[str, ...]]:
+        found: dict[tuple[str, ...], None] = {}
+        docs = sorted(f for f in self._files if _DOC_NAMES.search(f))[:_MAX_FILES]
+        for doc in docs:
+            try:
+                text = self._read(doc)
+            except UnreadableFile:  # unreadable, binary or too large: it says nothing here
+                continue
+            if len(text) > _MAX_BYTES or "compose" not in text:
+                continue
+            for m in _COMMAND.finditer(text.replace("\\\n", " ")):
+                stack = self._stack(m.group(0), posixpath.dirname(doc))
+                if stack is not None and len(found) < _MAX_STACKS:
+                    found[stack] = None
+        return list(found)
+
+    def _stack(self, command: str, base: str) -> tuple[str, ...] | None:
+        try:
+            words = shlex.split(command, comments=True)
+        except ValueError:
+            words = command.split()
+        named: list[str] = []
+        for i, word in enumerate(words):
+            if word in ("-f", "--file") and i + 1 < len(words):
+                named.append(words[i + 1])
+            elif word.startswith("--file="):
+                named.append(word.split("=", 1)[1])
+            elif word.startswith("-f") and len(word) > 2 and not word.startswith("--"):
+                named.append(word[2:])
+        if len(named) < 2:
+            return None
+        # A README at the root names paths from the root; a script may `cd` first. Take the
+        # first base under which every named file is a compose file of the tree.
+        for where in dict.fromkeys((base, "")):
+            paths = [posixpath.normpath(posixpath.join(where, n)) for n in named]
+            if all(p in self._files and self._is_compose(p) for p in paths):
+                return tuple(dict.fromkeys(paths))
+        return None
