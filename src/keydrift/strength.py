@@ -72,6 +72,8 @@ _PLACEHOLDER_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^<[^<>]*>$|<(your|insert|secret|jwt|key|token|replace)[^<>]*>", "an <angle-bracket> placeholder"),
         (r"\$\{[^}]*\}|^\$[A-Za-z_][A-Za-z0-9_]*$|^\{\{.*\}\}$", "an unexpanded ${VAR} or {{ }} reference"),
         (r"change[-_ .]?(me|this|it)(?![a-z])", "a 'change-me' placeholder"),
+        (r"(?-i:^[Cc]hange(?=[A-Z][a-z])|^change[-_.](?=[a-z]))", "a 'change…' placeholder"),
+        (r"(?-i:[-_ .]in[-_ .]prod(uction)?$|InProd(uction)?$)", "an '… in production' placeholder"),
         (r"^replace|replace[-_ .]?(me|this|with)", "a 'replace-me' placeholder"),
         (r"(?-i:^(x{3,}|X{3,})([-_ .]|$)|x{8,}|X{8,})|^\*{3,}|^\.{3,}$",
          "a run of x or * used as a placeholder"),
@@ -94,11 +96,28 @@ _PLACEHOLDER_WORDS = frozenset(
     value super very strong real new please change me replace generate generated insert put set use
     do not dont never commit security hmac hs256 hs384 hs512 session cookie django flask fastapi
     express
-    use only just purposes demo docs documentation purpose it value here
+    use only just purposes demo docs documentation purpose it value here in encryption
+    encrypt enc crypto private shared webhook client access service admin user root
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 
 _WORD_SPLIT = re.compile(r"[-_ .:/]+")
+_CAMEL_SPLIT = re.compile(r"(?<=[a-z])(?=[A-Z])")
+# Words of a glued placeholder ("randomtokensecret") must be at least this long, so that random
+# letters cannot be segmented into short dictionary words.
+_MIN_GLUED_WORD = 3
+
+
+def _segments(word: str) -> bool:
+    """``word`` is a concatenation of placeholder words (each at least 3 letters)."""
+    n = len(word)
+    reachable = [True] + [False] * n
+    for end in range(1, n + 1):
+        for start in range(max(0, end - 16), end - _MIN_GLUED_WORD + 1):
+            if reachable[start] and word[start:end] in _PLACEHOLDER_WORDS:
+                reachable[end] = True
+                break
+    return reachable[n]
 
 
 def placeholder_reason(value: str) -> str | None:
@@ -109,10 +128,31 @@ def placeholder_reason(value: str) -> str | None:
     for pattern, why in _PLACEHOLDER_PATTERNS:
         if pattern.search(text):
             return why
-    words = [w for w in _WORD_SPLIT.split(text.lower()) if w]
-    if words and all(w in _PLACEHOLDER_WORDS or w.isdigit() for w in words):
+    words = [w.lower() for w in _WORD_SPLIT.split(_CAMEL_SPLIT.sub("-", text)) if w]
+    if (
+        words
+        and all(w in _PLACEHOLDER_WORDS or w.isdigit() for w in words)
+        and not all(w.isdigit() for w in words)
+    ):
         return "made only of words like 'secret', 'key' or 'production', not random characters"
+    if (
+        len(words) == 1 and words[0].isalpha() and len(words[0]) >= 2 * _MIN_GLUED_WORD
+        and _segments(words[0])
+    ):
+        return "made only of words like 'secret', 'key' or 'production', not random characters"
+    # An app or product name plus such words: "airflow_jwt_secret", "<app>-secret-key".
+    unknown = [w for w in words if w not in _PLACEHOLDER_WORDS and not w.isdigit()]
+    known = len(words) - len(unknown)
+    if (
+        "/" not in text
+        and len(unknown) == 1 and known >= 2 and unknown[0].isalpha() and len(unknown[0]) <= 12
+        and any(w in _SECRET_WORDS for w in words)
+    ):
+        return "an app name plus words like 'secret' or 'key', not random characters"
     return None
+
+
+_SECRET_WORDS = frozenset({"secret", "key", "jwt", "token", "password", "pass", "encryption"})
 
 
 # --- known-weak list ---------------------------------------------------------------------------

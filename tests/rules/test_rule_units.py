@@ -62,8 +62,7 @@ def test_kd102_replicas_without_secret() -> None:
 
 @pytest.mark.parametrize(
     ("kw", "preset"),
-    [({"replicas": 1}, "langflow"), ({"replicas": 3, "shares_state": True}, "langflow"),
-     ({"replicas": 3}, "superset")],
+    [({"replicas": 1}, "langflow"), ({"replicas": 3}, "superset")],
 )
 def test_kd102_quiet_single_process_shared_state_or_app_that_refuses(
     kw: dict[str, object], preset: str
@@ -194,8 +193,12 @@ def test_kd302_public_default_of_a_preset() -> None:
                env="production")]))
     # CHANGE_ME is a placeholder pattern too: KD301 owns it, KD302 stays quiet.
     assert not got
-    got = findings("KD302", model(assignments=[
+    # Camel-case words are a placeholder too ("this is a secret"): KD301's.
+    assert findings("KD301", model(assignments=[
         assign("SUPERSET_SECRET_KEY", "thisISaSECRET_1234", ".env.prod", env="production")]))
+    got = findings("KD302", model(assignments=[
+        assign("SUPERSET_SECRET_KEY", "\\2\\1thisismyscretkey\\1\\2\\e\\y\\y\\h", ".env.prod",
+               env="production")]))
     assert got and "Superset" in got[0].runtime_effect
 
 

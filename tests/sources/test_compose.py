@@ -151,8 +151,11 @@ def test_shared_config_volume_and_template_files(tmp_path: Path) -> None:
         ),
     })
     model = model_of(tmp_path)
-    assert service(model, "flow").shares_state
-    assert not service(model, "lone").shares_state
+    flow = service(model, "flow")
+    assert [(m.source, m.target, m.persistent) for m in flow.mounts] == [
+        ("flow-config", "/app/langflow", True)]
+    assert flow.settings["LANGFLOW_CONFIG_DIR"] == "/app/langflow"  # not secret-like: a setting
+    assert [(m.source, m.persistent) for m in service(model, "lone").mounts] == [("data", True)]
     (example,) = [a for a in model.assignments if a.variable == "LANGFLOW_SECRET_KEY"]
     assert example.template and example.location.path == "docker-compose.example.yml"
     assert len([a for a in model.assignments if a.variable == "LANGFLOW_CONFIG_DIR"]) == 0
@@ -174,7 +177,9 @@ def test_included_compose_file_is_not_a_project_of_its_own(tmp_path: Path) -> No
 def test_error_in_a_pulled_in_file_names_that_file(tmp_path: Path) -> None:
     write_tree(tmp_path, {
         "docker-compose.yml": "services:\n  web:\n    image: [unclosed\n",
-        "docker-compose.staging.yml": "services:\n  web:\n    image: w\n",
+        "docker-compose.staging.yml": (
+            "include:\n  - docker-compose.yml\nservices:\n  api:\n    image: w\n"
+        ),
     })
     model = model_of(tmp_path)
     reasons = {s.location.path: s.reason for s in model.skipped}

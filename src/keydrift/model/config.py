@@ -19,6 +19,7 @@ from keydrift.spec import (
     ALGORITHMS,
     DEFAULT_JWT_SPEC,
     DEFAULT_PRODUCTION_LIKE,
+    SecretKind,
     SecretSpec,
     normalize_environment,
 )
@@ -31,6 +32,7 @@ _KNOWN_KEYS = frozenset(
     {
         "environments",
         "production_like",
+        "production_like_default",
         "specs",
         "groups",
         "file_environments",
@@ -46,6 +48,8 @@ class Config:
 
     environments: tuple[str, ...] = ()
     production_like: frozenset[str] = DEFAULT_PRODUCTION_LIKE
+    production_like_default: bool = False
+    """Judge services whose environment cannot be inferred as production-like."""
     specs: tuple[SecretSpec, ...] = (DEFAULT_JWT_SPEC,)
     groups: dict[str, list[str]] = field(default_factory=dict)
     file_environments: dict[str, str] = field(default_factory=dict)
@@ -134,6 +138,10 @@ def parse_config(data: Mapping[str, Any], *, where: str = "<config>", prefix: st
     else:
         production_like = DEFAULT_PRODUCTION_LIKE
     ignore = tuple(str_list("ignore", data.get("ignore", [])))
+    production_like_default = data.get("production_like_default", False)
+    if not isinstance(production_like_default, bool):
+        raise fail("production_like_default", "must be true or false",
+                   "e.g. production_like_default = true")
 
     groups: dict[str, list[str]] = {}
     raw_groups = data.get("groups", {})
@@ -170,6 +178,7 @@ def parse_config(data: Mapping[str, Any], *, where: str = "<config>", prefix: st
     return Config(
         environments=environments,
         production_like=production_like,
+        production_like_default=production_like_default,
         specs=specs,
         groups=groups,
         file_environments=file_environments,
@@ -180,7 +189,8 @@ def parse_config(data: Mapping[str, Any], *, where: str = "<config>", prefix: st
 
 
 _SPEC_KEYS = frozenset(
-    {"name", "variables", "algorithm", "previous_variables", "min_bytes", "environment_variable"}
+    {"name", "variables", "algorithm", "previous_variables", "min_bytes", "environment_variable",
+     "kind", "file_suffix"}
 )
 
 
@@ -229,6 +239,15 @@ def _parse_specs(raw: Any, production_like: frozenset[str], fail: Any) -> tuple[
             kwargs["min_bytes"] = body["min_bytes"]
         if "environment_variable" in body:
             kwargs["environment_variable"] = str(body["environment_variable"])
+        if "file_suffix" in body:
+            if not isinstance(body["file_suffix"], str) or not body["file_suffix"]:
+                raise fail(f"{key}.file_suffix", "must be a non-empty string", 'e.g. "_FILE"')
+            kwargs["file_suffix"] = body["file_suffix"]
+        if "kind" in body:
+            kinds = [k.value for k in SecretKind]
+            if body["kind"] not in kinds:
+                raise fail(f"{key}.kind", f"unknown kind {body['kind']!r}", f"use one of {', '.join(kinds)}")
+            kwargs["kind"] = SecretKind(body["kind"])
         try:
             specs.append(SecretSpec(**kwargs))
         except KeydriftError as exc:

@@ -34,6 +34,13 @@ _NOT_SECRET = re.compile(
     r"refresh_url)(?:$|[_.\-])",
     re.IGNORECASE,
 )
+# ... and names that end in these say what kind of thing it is (TOKEN_SOURCE, SECRET_BACKEND);
+# as a prefix they do not (STORAGE_SECRET_KEY, DB_USER_PASSWORD).
+_NOT_SECRET_END = re.compile(
+    r"(?:^|[_.\-])(?:source|sources|kind|label|method|provider|strategy|scheme|backend|engine|"
+    r"class|module|storage|param|params|hint|endpoint|host|port|user|username|usage|policy)$",
+    re.IGNORECASE,
+)
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 _WORDS = r"secret|jwt|passw|passphrase|token|api_?key|_key\b|key_|signing|encryption|hmac|credential"
@@ -123,7 +130,7 @@ class NameClassifier:
         split = _CAMEL.sub("_", name)
         if not _SECRET_PARTS.search(split):
             return False
-        return not _NOT_SECRET.search(split)
+        return not _NOT_SECRET.search(split) and not _NOT_SECRET_END.search(split)
 
     def kind_of(self, name: str) -> SecretKind:
         """The kind of ``name``: its spec's kind when a spec names it, else by the name."""

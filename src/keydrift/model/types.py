@@ -198,7 +198,6 @@ class Service:
     secret_files: dict[str, Assignment] = field(default_factory=dict)
     groups: tuple[str, ...] = ()
     presets: tuple[str, ...] = ()
-    shares_state: bool = False
     unit: str = ""
     """The id of the deployment unit this service belongs to (see :class:`Unit`)."""
     mounts: tuple[Mount, ...] = ()

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from keydrift.keys import short
-from keydrift.model.types import Assignment, Effective, Location, Model, Service
+from keydrift.model.types import Assignment, Effective, Location, Model, Origin, Service
 from keydrift.presets.interface import Preset, all_presets, preset_by_id
 from keydrift.rules.interface import Severity
 from keydrift.secret import SecretValue
-from keydrift.spec import SecretSpec
+from keydrift.spec import SecretKind, SecretSpec
+from keydrift.values import ValueKind, value_kind
 
 ANY_ENV = "any environment"
 
@@ -22,6 +23,27 @@ ANY_ENV = "any environment"
 def fp(value: SecretValue) -> str:
     """Display fingerprint of a value."""
     return short(value.fingerprint)
+
+
+def fp_or_weak(value: SecretValue) -> list[str]:
+    """The fingerprint to show, or none for a low-entropy value: a fingerprint of a short or
+    guessable value lets anyone recover it offline."""
+    from keydrift.strength import check_strength
+
+    if len(value) < 16 or check_strength(value).has("low_entropy"):
+        return []
+    return [fp(value)]
+
+
+def shared_default_note(a: Assignment, users: Iterable[str]) -> str:
+    """For a ``${VAR:-default}`` default: who runs with it wherever VAR is not set."""
+    if not a.default:
+        return ""
+    names = list(users)
+    if len(names) >= 2:
+        return (f"; it is the default of {len(names)} services ({join(names)}), shipped to every "
+                "deployment that does not set the variable")
+    return "; it is a default, shipped to every deployment that does not set the variable"
 
 
 def env_label(environment: str | None) -> str:
@@ -40,9 +62,42 @@ def provenance(a: Assignment) -> tuple[Location, ...]:
 
 
 def is_production_like(model: Model, environment: str | None) -> bool:
+    """``environment`` is production-like; an unknown one is when the configuration says
+    ``production_like_default = true``."""
     if environment is None:
-        return False
+        return model.config.production_like_default
     return environment in model.production_like
+
+
+def severity_for(
+    model: Model, environments: Iterable[str], *, production: Severity, other: Severity
+) -> Severity:
+    envs = tuple(environments)
+    if any(is_production_like(model, e) for e in envs) or (not envs and is_production_like(model, None)):
+        return production
+    return other
+
+
+def envs_label(environments: Iterable[str]) -> str:
+    envs = list(environments)
+    return ", ".join(envs) if envs else ANY_ENV
+
+
+def kind_of(model: Model, variable: str) -> SecretKind:
+    """What the secret in ``variable`` is for (spec or preset first, then its name)."""
+    spec = spec_for_variable(model, variable)
+    if spec is not None:
+        return spec.kind
+    return model.names.kind_of(variable)
+
+
+def judged_as_secret(a: Assignment) -> bool:
+    """The delivered value is something the strength policy can judge: not a number, flag,
+    duration, URL without credentials, algorithm name or run-time expression."""
+    return (
+        a.value is not None
+        and value_kind(a.value.reveal_text(), a.variable) is ValueKind.SECRET
+    )
 
 
 def by_environment(
@@ -111,20 +166,29 @@ def spec_for_variable(model: Model, variable: str) -> SecretSpec | None:
 def unique_assignments(
     model: Model, keep: Callable[[Assignment], bool]
 ) -> Iterator[Assignment]:
-    """Assignments passing ``keep``, one per (variable, environment, literal place, value).
+    """Assignments passing ``keep``, one per (variable, literal place, value)."""
+    for a, _envs in unique_values(model, keep):
+        yield a
 
-    A compose ``${JWT_SECRET}`` and the ``.env`` line it came from are one value written once;
-    reporting it twice would only add noise.
+
+def unique_values(
+    model: Model, keep: Callable[[Assignment], bool]
+) -> Iterator[tuple[Assignment, tuple[str, ...]]]:
+    """Assignments passing ``keep``, one per value written once (variable, literal place,
+    value), with every environment it reaches.
+
+    A compose ``${JWT_SECRET}`` and the ``.env`` line it came from are one value written once,
+    and a value seen under several environment guesses is one cause: one finding each.
     """
-    seen: set[tuple[str, str | None, Location, str]] = set()
+    groups: dict[tuple[str, Location, str], list[Assignment]] = {}
     for a in model.assignments:
         if a.value is None or not keep(a):
             continue
-        key = (a.variable, a.environment, literal_location(a), a.value.fingerprint)
-        if key in seen:
-            continue
-        seen.add(key)
-        yield a
+        groups.setdefault((a.variable, literal_location(a), a.value.fingerprint), []).append(a)
+    for items in groups.values():
+        envs = tuple(sorted({a.environment for a in items if a.environment}))
+        first = next((a for a in items if is_production_like(model, a.environment)), items[0])
+        yield first, envs
 
 
 def consumers(model: Model, a: Assignment) -> tuple[str, ...]:
@@ -137,8 +201,9 @@ def consumers(model: Model, a: Assignment) -> tuple[str, ...]:
 
 @dataclass
 class ShareSet:
-    """Services that must use the same secret for ``spec`` in ``environment``, and why."""
+    """Services of one unit that must use the same secret for ``spec`` in ``environment``."""
 
+    unit: str
     environment: str | None
     spec: SecretSpec
     members: list[Effective]
@@ -151,34 +216,88 @@ class ShareSet:
 
 
 def share_sets(model: Model) -> list[ShareSet]:
-    """Configured groups, preset components, or (without groups) every service of a spec.
+    """Configured groups, preset components, or (without groups) every service of a spec, each
+    within one deployment unit: alternative ways to deploy are never compared.
 
-    Without configuration, services that read the same JWT spec in one environment are assumed
-    to verify each other's tokens: that is the incident this tool exists for.
+    Without configuration, services of one unit that read the same JWT spec in one environment
+    are assumed to verify each other's tokens: that is the incident this tool exists for.
     """
-    buckets: dict[tuple[str | None, str], list[Effective]] = {}
+    buckets: dict[tuple[str, str | None, str], list[Effective]] = {}
     for e in model.effective:
-        buckets.setdefault((e.environment, e.spec.name), []).append(e)
+        buckets.setdefault((e.service.unit, e.environment, e.spec.name), []).append(e)
     out: list[ShareSet] = []
     groups = model.config.groups
-    for (env, _name), effs in sorted(buckets.items(), key=lambda kv: (kv[0][0] or "", kv[0][1])):
+    for (unit, env, _name), effs in sorted(
+        buckets.items(), key=lambda kv: (kv[0][0], kv[0][1] or "", kv[0][2])
+    ):
         spec = effs[0].spec
         preset = preset_for_spec(spec)
         if preset is not None:
             if preset.must_share:
                 out.append(
-                    ShareSet(env, spec, effs, f"{preset.title} components must share it", preset)
+                    ShareSet(unit, env, spec, effs, f"{preset.title} components must share it",
+                             preset)
                 )
             continue
         if groups:
             for group in sorted(groups):
                 members = [e for e in effs if group in e.service.groups]
                 if members:
-                    out.append(ShareSet(env, spec, members, f"configured group {group!r}"))
+                    out.append(ShareSet(unit, env, spec, members, f"configured group {group!r}"))
         else:
             why = "services reading one secret spec verify each other's tokens"
-            out.append(ShareSet(env, spec, effs, why))
+            out.append(ShareSet(unit, env, spec, effs, why))
     return out
+
+
+def key_volume(preset: Preset | None, services: Iterable[Service]) -> str | None:
+    """The one persistent volume every given service keeps the app's generated key on (the
+    preset says where the key lives), or ``None`` when any of them keeps it in the container."""
+    if preset is None or preset.key_storage is None:
+        return None
+    found: set[str] = set()
+    for service in services:
+        where = preset.key_storage.location(service.settings)
+        mount = next(
+            (m for m in service.mounts
+             if m.persistent and m.target
+             and (where == m.target.rstrip("/") or where.startswith(m.target.rstrip("/") + "/"))),
+            None,
+        )
+        if mount is None:
+            return None
+        found.add(mount.source)
+    return found.pop() if len(found) == 1 else None
+
+
+@dataclass
+class OriginGroup:
+    """Services of one unit fed from one origin, under whatever variable names."""
+
+    unit: str
+    environment: str | None
+    origin: Origin
+    members: list[tuple[Service, Assignment]]
+
+    @property
+    def variables(self) -> list[str]:
+        return sorted({a.variable for _, a in self.members})
+
+
+def origin_groups(model: Model) -> list[OriginGroup]:
+    """Every origin that at least two services of a unit receive (secret-like variables)."""
+    buckets: dict[tuple[str, str | None, Origin], dict[str, tuple[Service, Assignment]]] = {}
+    for service in model.services:
+        for a in service.env.values():
+            for origin in a.origins:
+                key = (service.unit, service.environment, origin)
+                members = buckets.setdefault(key, {})
+                members.setdefault(f"{service.name}\0{a.variable}", (service, a))
+    out = []
+    for (unit, env, origin), members in buckets.items():
+        if len({s.name for s, _ in members.values()}) >= 2:
+            out.append(OriginGroup(unit, env, origin, list(members.values())))
+    return sorted(out, key=lambda g: (g.unit, g.environment or "", g.origin.name))
 
 
 def service_labels(services: Iterable[Service]) -> list[str]:
@@ -204,3 +323,75 @@ def capped(items: Iterable[str], *, sep: str = ", ", limit: int = 8) -> str:
 
 def join(names: Iterable[str]) -> str:
     return capped(names) or "(none)"
+
+
+@dataclass
+class MissingSet:
+    """Services of one unit left without a spec's secret, in the environments listed (one
+    cause, one finding)."""
+
+    unit: str
+    environments: tuple[str, ...]
+    spec: SecretSpec
+    preset: Preset | None
+    missing: list[Effective]
+    agreeing: list[str]
+
+    @property
+    def processes(self) -> int:
+        return sum(e.service.processes for e in self.missing)
+
+    @property
+    def generates(self) -> bool:
+        """Each process makes up its own key (apps that refuse to start or run with an empty
+        key do not)."""
+        return self.preset is None or self.preset.generates_when_unset
+
+    @property
+    def variable(self) -> str:
+        env = self.environments[0] if self.environments else None
+        return (self.spec.variables_for(env) or self.spec.variables)[0]
+
+
+def missing_sets(model: Model) -> list[MissingSet]:
+    """Effective values that are missing, grouped by unit and spec; the same services missing
+    in several environments are one set."""
+    by_key: dict[tuple[str, str, str | None], list[Effective]] = {}
+    agreeing: dict[tuple[str, str, str | None], list[str]] = {}
+    for e in model.effective:
+        key = (e.service.unit, e.spec.name, e.environment)
+        if is_missing(e):
+            by_key.setdefault(key, []).append(e)
+        else:
+            agreeing.setdefault(key, []).append(e.service.name)
+    merged: dict[tuple[str, str, tuple[str, ...]], MissingSet] = {}
+    for (unit, spec_name, env), effs in sorted(
+        by_key.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or "")
+    ):
+        names = tuple(sorted({e.service.name for e in effs}))
+        spec = effs[0].spec
+        found = merged.get((unit, spec_name, names))
+        if found is None:
+            merged[(unit, spec_name, names)] = MissingSet(
+                unit, (env,) if env else (), spec, preset_for_spec(spec),
+                _one_per_service(effs), sorted(set(agreeing.get((unit, spec_name, env), []))),
+            )
+        elif env and env not in found.environments:
+            found.environments = (*found.environments, env)
+    return list(merged.values())
+
+
+def _one_per_service(effs: list[Effective]) -> list[Effective]:
+    seen: dict[tuple[str, str], Effective] = {}
+    for e in effs:
+        seen.setdefault((e.service.name, e.service.location.path), e)
+    return list(seen.values())
+
+
+def describe_processes(e: Effective) -> str:
+    """``3 replicas``, ``1 replica x 4 workers``."""
+    svc = e.service
+    text = f"{svc.replicas} replica{'s' if svc.replicas != 1 else ''}"
+    if svc.workers > 1:
+        text += f" x {svc.workers} workers"
+    return text

@@ -77,6 +77,7 @@ class Rule:
         variable: str | None = None,
         severity: Severity | None = None,
         steps: Iterable[Step] = (),
+        unit: str | None = None,
     ) -> Finding:
         """A finding of this rule, with locations and fingerprints de-duplicated in order."""
         envs = (environment,) if isinstance(environment, str) else tuple(environment or ())
@@ -92,6 +93,7 @@ class Rule:
             fingerprints=tuple(dict.fromkeys(fingerprints)),
             variable=variable,
             steps=tuple(dict.fromkeys(steps)),
+            unit=unit,
         )
 
     def __repr__(self) -> str:

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from keydrift.model.types import Model
-from keydrift.rules._common import env_label, is_missing, literal_location, preset_for_spec
+from keydrift.model.types import Model, Step
+from keydrift.rules._common import (
+    envs_label,
+    join,
+    key_volume,
+    literal_location,
+    missing_sets,
+    severity_for,
+)
 from keydrift.rules.interface import Finding, Rule, Severity
 
 
@@ -16,37 +23,61 @@ class MissingSecret(Rule):
     default_severity = Severity.ERROR
 
     def check(self, model: Model) -> Iterator[Finding]:
-        for e in model.effective:
-            if not is_missing(e):
-                continue
-            names = e.spec.variables_for(e.environment) or e.spec.variables
-            wanted = " / ".join(names)
-            preset = preset_for_spec(e.spec)
-            locations = [e.service.location]
-            if e.assignment is not None:
-                state = f"sets {e.variable} to an empty string"
+        for ms in missing_sets(model):
+            if ms.generates and ms.processes + min(len(ms.agreeing), 1) >= 2:
+                continue  # several processes that each make up a key: KD102 says it once
+            names = [e.service.name for e in ms.missing]
+            wanted = " / ".join(ms.spec.variables_for(ms.environments[0] if ms.environments else None)
+                                or ms.spec.variables)
+            locations = [e.service.location for e in ms.missing]
+            steps: list[Step] = []
+            empty = [e for e in ms.missing if e.assignment is not None]
+            for e in empty:
+                assert e.assignment is not None
                 locations.append(literal_location(e.assignment))
-            else:
-                state = f"sets none of {wanted}"
-            if preset is not None:
-                effect = f"If it is unset, {preset.unset_behaviour}."
+                steps.extend(e.assignment.chain)
+            state = (f"sets {empty[0].variable} to an empty string" if empty
+                     else f"sets none of {wanted}")
+            verb = "service" if len(names) == 1 else "services"
+            message = f"{verb} {join(names)} {state} in {envs_label(ms.environments)}"
+            severity = Severity.ERROR
+            volume = key_volume(ms.preset, (e.service for e in ms.missing))
+            if ms.preset is not None:
+                effect = f"If it is unset, {ms.preset.unset_behaviour}."
+                if ms.generates and volume:
+                    # One process keeping its generated key on a persistent volume: the app's
+                    # documented default. The key lives as long as the volume does.
+                    severity = Severity.NOTE
+                    message += (f"; its generated key is kept on volume {volume}, which must be "
+                                "backed up with the data it protects")
+                    effect = (f"{ms.preset.title} generates the key once and keeps it on "
+                              f"{volume}: losing the volume loses the key.")
+                elif ms.generates:
+                    severity = severity_for(model, ms.environments, production=Severity.ERROR,
+                                            other=Severity.WARNING)
             else:
                 effect = (
-                    "The service starts without a signing secret: keydrift.resolve raises "
+                    "The service starts without a secret: keydrift.resolve raises "
                     "MissingSecretError, and apps with a fallback generate a random key per "
                     "process or use a default, so tokens fail to verify or can be forged."
                 )
+            fix = (
+                f"set {ms.variable} for {join(names)} from one shared source (an env_file, a "
+                "Docker/Kubernetes secret or your deploy tool's secret store); create the "
+                "value with `keydrift generate`"
+            )
+            if severity is Severity.NOTE:
+                fix = (f"back up volume {volume}, or set {ms.variable} explicitly so the key "
+                       "does not depend on it")
             yield self.finding(
-                environment=e.environment,
-                services=[e.service.name],
+                environment=ms.environments,
+                services=names,
                 locations=locations,
-                message=f"service {e.service.name} {state} in {env_label(e.environment)}",
+                message=message,
                 runtime_effect=effect,
-                fix=(
-                    f"set {names[0]} for {e.service.name} from one shared source (an env_file, "
-                    "a Docker/Kubernetes secret or your deploy tool's secret store); create "
-                    "the value with `keydrift generate`"
-                ),
-                variable=names[0],
-                steps=e.assignment.chain if e.assignment is not None else (),
+                fix=fix,
+                variable=ms.variable,
+                steps=steps,
+                severity=severity,
+                unit=ms.unit,
             )

@@ -6,30 +6,20 @@ from collections.abc import Iterator
 
 from keydrift.model.types import Model
 from keydrift.rules._common import (
-    by_environment,
     consumers,
-    env_label,
-    fp,
-    is_secret_name,
+    envs_label,
+    fp_or_weak,
+    judged_as_secret,
+    kind_of,
     literal_location,
     provenance,
-    spec_for_variable,
-    unique_assignments,
+    severity_for,
+    shared_default_note,
+    unique_values,
 )
 from keydrift.rules.interface import Finding, Rule, Severity
+from keydrift.spec import SecretKind
 from keydrift.strength import placeholder_reason
-
-# A signing secret (a spec's or a preset's variable) breaks tokens; any other secret-like
-# variable (a storage key, a password) is a credential anyone can read in the template.
-_SIGNING_EFFECT = (
-    "Services deployed from here sign with a guessable value that also differs from the real one "
-    "in your env files or secret store: tokens are rejected by the services that have the real "
-    "key, and anyone can forge tokens for the ones that have this one."
-)
-_OTHER_EFFECT = (
-    "Services deployed from here use a value anyone can read in the template instead of the real "
-    "credential: whatever it protects is either broken or open."
-)
 
 
 class PlaceholderSecret(Rule):
@@ -39,27 +29,45 @@ class PlaceholderSecret(Rule):
     default_severity = Severity.ERROR
 
     def check(self, model: Model) -> Iterator[Finding]:
-        for a in unique_assignments(
-            model, lambda a: not a.template and is_secret_name(model, a.variable)
+        # Placeholders in templates (.env.example) are the convention: silent.
+        for a, envs in unique_values(
+            model, lambda a: not a.template and model.names.is_secret(a.variable)
+            and judged_as_secret(a)
         ):
             assert a.value is not None
             reason = placeholder_reason(a.value.reveal_text())
             if reason is None:
                 continue
+            kind = kind_of(model, a.variable)
+            users = consumers(model, a)
+            shared = shared_default_note(a, users)
+            if kind is SecretKind.SIGNING_KEY:
+                effect = (
+                    "Services deployed from here sign with a guessable value that also differs "
+                    "from the real one in your env files or secret store: tokens are rejected by "
+                    "the services that have the real key, and anyone can forge tokens for the "
+                    "ones that have this one."
+                )
+            else:
+                effect = (
+                    f"Services deployed from here use a guessable {kind.noun} instead of the "
+                    f"real one: {kind.forgery}."
+                )
+            severity = (
+                Severity.ERROR if shared
+                else severity_for(model, envs, production=Severity.ERROR, other=Severity.WARNING)
+            )
             yield self.finding(
-                environment=a.environment,
-                services=consumers(model, a),
+                environment=envs,
+                services=users,
                 locations=provenance(a),
-                fingerprints=[fp(a.value)],
-                severity=by_environment(
-                    model, a.environment, production=Severity.ERROR, other=Severity.WARNING
-                ),
+                fingerprints=fp_or_weak(a.value),
+                severity=severity,
                 message=(
-                    f"{a.variable} at {literal_location(a)} looks like a placeholder in "
-                    f"{env_label(a.environment)}: {reason}"
+                    f"{a.variable} ({kind.noun}) at {literal_location(a)} looks like a "
+                    f"placeholder in {envs_label(envs)}: {reason}{shared}"
                 ),
-                runtime_effect=_SIGNING_EFFECT if spec_for_variable(model, a.variable)
-                else _OTHER_EFFECT,
+                runtime_effect=effect,
                 fix=(
                     f"replace the literal with a reference to the real {a.variable} (secret "
                     "store or env file); keep placeholders in .env.example only"

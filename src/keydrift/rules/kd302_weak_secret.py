@@ -1,4 +1,4 @@
-"""KD302 weak-secret: too short for the algorithm, low entropy, or publicly known."""
+"""KD302 weak-secret: too short for its use, low in entropy, or publicly known."""
 
 from __future__ import annotations
 
@@ -6,67 +6,102 @@ from collections.abc import Iterator
 
 from keydrift.model.types import Model
 from keydrift.rules._common import (
-    by_environment,
     consumers,
-    env_label,
-    fp,
+    envs_label,
+    fp_or_weak,
+    judged_as_secret,
+    kind_of,
     literal_location,
     preset_for_spec,
     provenance,
+    severity_for,
+    shared_default_note,
     spec_for_variable,
-    unique_assignments,
+    unique_values,
 )
 from keydrift.rules.interface import Finding, Rule, Severity
-from keydrift.strength import check_strength, placeholder_reason
+from keydrift.spec import SecretKind
+from keydrift.strength import StrengthProblem, check_strength, placeholder_reason
+
+# Below this many bytes an encryption or session key is brute-forceable; passwords are judged
+# only against public lists (a short password may be fine behind a private network).
+_MIN_KEY_BYTES = 16
 
 
 class WeakSecret(Rule):
     id = "KD302"
     name = "weak-secret"
-    title = "A signing secret is too short, low in entropy or publicly known"
+    title = "A secret is too short for its use, low in entropy or publicly known"
     default_severity = Severity.ERROR
 
     def check(self, model: Model) -> Iterator[Finding]:
-        for a in unique_assignments(model, lambda a: not a.template):
-            spec = spec_for_variable(model, a.variable)
-            if spec is None:
-                continue  # RFC 7518 lengths apply to signing keys, not to every password
+        for a, envs in unique_values(
+            model, lambda a: not a.template and model.names.is_secret(a.variable)
+            and judged_as_secret(a)
+        ):
             assert a.value is not None
             if placeholder_reason(a.value.reveal_text()):
                 continue  # KD301 reports it
-            if not a.value:
-                continue  # resolvers treat "" as unset; KD101 reports services left without one
-            report = check_strength(a.value, spec.algorithm if spec.is_hmac else "HS256",
-                                    min_bytes=spec.min_bytes)
-            problems = [p for p in report.problems if p.code != "placeholder"]
+            spec = spec_for_variable(model, a.variable)
+            kind = kind_of(model, a.variable)
+            if kind is SecretKind.STATIC_JWT:
+                continue  # a token, not a key: KD204 checks what signed it
+            if spec is not None and spec.is_hmac and kind is SecretKind.SIGNING_KEY:
+                # RFC 7518 section 3.2 lengths apply to HMAC signing keys only.
+                report = check_strength(a.value, spec.algorithm, min_bytes=spec.min_bytes)
+                problems = [p for p in report.problems if p.code != "placeholder"]
+                required = report.required
+            else:
+                report = check_strength(a.value)
+                wanted = {"known_weak", "public_key"}
+                if kind is not SecretKind.PASSWORD:
+                    wanted.add("low_entropy")
+                problems = [p for p in report.problems if p.code in wanted]
+                required = _MIN_KEY_BYTES
+                if kind in (SecretKind.ENCRYPTION_KEY, SecretKind.SESSION_KEY) and (
+                    len(a.value) < _MIN_KEY_BYTES
+                ):
+                    problems.append(StrengthProblem(
+                        "too_short", f"{len(a.value)} bytes; a {kind.noun} needs at least "
+                        f"{_MIN_KEY_BYTES} random bytes"))
             if not problems:
                 continue
-            preset = preset_for_spec(spec)
+            messages = [
+                "in a public list of known secrets and passwords" if p.code == "known_weak"
+                else p.message
+                for p in problems
+            ]
+            preset = preset_for_spec(spec) if spec is not None else None
             known = any(p.code == "known_weak" for p in problems)
             if preset is not None and preset.is_public_default(a.value):
-                effect = f"This is {preset.title}'s published default: anyone can forge sessions"
-                if preset.id == "superset":
-                    effect += ", and Superset refuses to start with it outside debug mode"
-                effect += "."
+                effect = f"This is {preset.title}'s published default: {kind.forgery}."
+                if preset.unset_behaviour and not preset.generates_when_unset:
+                    effect += f" ({preset.title}: {preset.unset_behaviour}.)"
             elif known:
-                effect = "Anyone with the public list can sign tokens your services accept."
-            else:
+                effect = f"The value is in a public list of known secrets: {kind.forgery}."
+            elif kind is SecretKind.SIGNING_KEY:
                 effect = "An attacker who captures one token can brute-force the key offline."
+            else:
+                effect = f"The value can be guessed or brute-forced: {kind.forgery}."
+            users = consumers(model, a)
+            shared = shared_default_note(a, users)
+            severity = (
+                Severity.ERROR if shared
+                else severity_for(model, envs, production=Severity.ERROR, other=Severity.WARNING)
+            )
             yield self.finding(
-                environment=a.environment,
-                services=consumers(model, a),
+                environment=envs,
+                services=users,
                 locations=provenance(a),
-                fingerprints=[fp(a.value)],
-                severity=by_environment(
-                    model, a.environment, production=Severity.ERROR, other=Severity.WARNING
-                ),
+                fingerprints=fp_or_weak(a.value),
+                severity=severity,
                 message=(
-                    f"{a.variable} at {literal_location(a)} is weak in "
-                    f"{env_label(a.environment)}: " + "; ".join(p.message for p in problems)
+                    f"{a.variable} ({kind.noun}) at {literal_location(a)} is weak in "
+                    f"{envs_label(envs)}: " + "; ".join(messages) + shared
                 ),
                 runtime_effect=effect,
                 fix=(
-                    f"replace it with `keydrift generate` output ({report.required}+ random "
+                    f"replace it with `keydrift generate` output ({required}+ random "
                     "bytes) and rotate it"
                 ),
                 variable=a.variable,

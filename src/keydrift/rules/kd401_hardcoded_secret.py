@@ -8,13 +8,16 @@ from collections.abc import Iterator
 from keydrift.model.types import Assignment, Model
 from keydrift.rules._common import (
     consumers,
-    env_label,
+    envs_label,
     fp,
-    is_secret_name,
+    judged_as_secret,
+    kind_of,
     literal_location,
-    unique_assignments,
+    shared_default_note,
+    unique_values,
 )
 from keydrift.rules.interface import Finding, Rule, Severity
+from keydrift.spec import SecretKind
 from keydrift.strength import placeholder_reason
 
 _KIND = {
@@ -61,36 +64,66 @@ class HardcodedSecret(Rule):
     def check(self, model: Model) -> Iterator[Finding]:
         # Tracked env files are KD402's, also when a compose service reads one through env_file:
         # the literal then sits in the env file even though the assignment is the service's.
-        in_env_files = {literal_location(b) for b in model.assignments if b.source == "dotenv"}
-        for a in unique_assignments(
+        # A template (.env.example) is different: every copy of it shares its values.
+        in_env_files = {
+            literal_location(b) for b in model.assignments if b.source == "dotenv" and not b.template
+        }
+        for a, envs in unique_values(
             model,
-            lambda a: a.source != "dotenv"
-            and literal_location(a) not in in_env_files
+            lambda a: literal_location(a) not in in_env_files
             and a.literal
-            and not a.template
             and a.tracked == "tracked"
-            and is_secret_name(model, a.variable)
+            # env templates are shared by every copy; test code holds fixtures
+            and (a.template == (a.source == "dotenv"))
+            and model.names.is_secret(a.variable)
+            and judged_as_secret(a)
             and is_real_secret(a),
         ):
             assert a.value is not None
-            kind = _KIND.get(a.source, "a tracked file")
-            yield self.finding(
-                environment=a.environment,
-                services=consumers(model, a),
-                locations=[literal_location(a)],
-                fingerprints=[fp(a.value)],
-                message=(
-                    f"{a.variable} ({fp(a.value)}) is written in {kind} tracked by git at "
-                    f"{literal_location(a)} ({env_label(a.environment)})"
-                ),
-                runtime_effect=(
+            kind = kind_of(model, a.variable)
+            if kind is SecretKind.STATIC_JWT:
+                continue  # a pre-signed token: KD204 checks its signer
+            users = consumers(model, a)
+            where = literal_location(a)
+            if a.template:
+                message = (
+                    f"{a.variable} ({kind.noun}, {fp(a.value)}) in the tracked template "
+                    f"{where.path} looks like a real secret: every copy made with "
+                    f"`cp {where.path} ...` shares it"
+                )
+                effect = (f"Every deployment that follows the documented set-up runs with this "
+                          f"public value: {kind.forgery}.")
+                fix = (f"replace it in {where.path} with a placeholder and tell users to "
+                       "generate their own (`keydrift generate`)")
+            elif a.default:
+                message = (
+                    f"{a.variable} ({kind.noun}, {fp(a.value)}) has a literal default at "
+                    f"{where}" + shared_default_note(a, users)
+                )
+                effect = (f"Every deployment that leaves the variable unset runs with this public "
+                          f"value: {kind.forgery}.")
+                fix = ("remove the default (use ${VAR:?set VAR} so compose refuses to start "
+                       "without it) and rotate the value")
+            else:
+                message = (
+                    f"{a.variable} ({kind.noun}, {fp(a.value)}) is written in "
+                    f"{_KIND.get(a.source, 'a tracked file')} tracked by git at {where} "
+                    f"({envs_label(envs)})"
+                )
+                effect = (
                     "Everyone with read access to the repository, its forks, CI logs and "
-                    "backups can sign tokens; the value cannot be rotated without a commit, so "
-                    "it drifts from the copy in your secret store."
-                ),
-                fix=(
-                    f"read {a.variable} from the environment or a secret store, rotate the "
-                    "leaked value, and purge it from git history"
-                ),
+                    f"backups has it ({kind.forgery}); the value cannot be rotated without a "
+                    "commit, so it drifts from the copy in your secret store."
+                )
+                fix = (f"read {a.variable} from the environment or a secret store, rotate the "
+                       "leaked value, and purge it from git history")
+            yield self.finding(
+                environment=envs,
+                services=users,
+                locations=[where],
+                fingerprints=[fp(a.value)],
+                message=message,
+                runtime_effect=effect,
+                fix=fix,
                 variable=a.variable,
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from keydrift.model.types import Assignment, Model
-from keydrift.rules._common import fp, is_secret_name, unique_assignments
+from keydrift.rules._common import fp, is_secret_name, judged_as_secret, kind_of, unique_assignments
 from keydrift.rules.interface import Finding, Rule, Severity
 from keydrift.rules.kd401_hardcoded_secret import is_real_secret
 
@@ -25,21 +25,23 @@ class TrackedEnvFile(Rule):
             and not a.template
             and a.tracked == "tracked"
             and is_secret_name(model, a.variable)
+            and judged_as_secret(a)
             and is_real_secret(a),
         ):
             by_file.setdefault(a.location.path, []).append(a)
         for path, items in sorted(by_file.items()):
             variables = sorted({a.variable for a in items})
             envs = sorted({a.environment for a in items if a.environment})
+            kinds = sorted({kind_of(model, a.variable) for a in items}, key=str)
             yield self.finding(
-                environment=envs[0] if len(envs) == 1 else None,
+                environment=envs,
                 services=[],
                 locations=[a.location for a in items],
                 fingerprints=[fp(a.value) for a in items if a.value is not None],
                 message=f"{path} is tracked by git and holds {', '.join(variables)}",
                 runtime_effect=(
-                    "The secret ships with every clone, fork and CI checkout; anyone who can "
-                    "read the repository can sign tokens."
+                    "The secrets ship with every clone, fork and CI checkout: "
+                    + "; ".join(k.forgery for k in kinds) + "."
                 ),
                 fix=(
                     f"`git rm --cached {path}`, add it to .gitignore, commit a .env.example "
