@@ -22,7 +22,7 @@ from keydrift.presets.interface import _registry as presets_registry
 from keydrift.secret import SecretValue
 from keydrift.strength import known_weak_match
 
-EXPECTED = {"airflow", "dify", "langflow", "n8n", "open_webui", "superset"}
+EXPECTED = {"airflow", "dify", "langflow", "n8n", "open_webui", "superset", "supabase"}
 
 
 def test_all_presets_are_discovered_with_complete_data() -> None:

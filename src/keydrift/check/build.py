@@ -43,6 +43,7 @@ from keydrift.model.types import (
     Unit,
     UnitKind,
 )
+from keydrift.presets.interface import Preset, all_presets
 from keydrift.sources._support.envinfer import (
     environment_from_name,
     environment_from_path,
@@ -65,26 +66,13 @@ from keydrift.spec import SecretSpec, normalize_environment
 __all__ = ["build_model", "preset_specs"]
 
 
-def _presets() -> tuple[object, ...]:
-    # The presets package is optional for the model: without it, no preset specs apply.
-    try:
-        from keydrift.presets import all_presets
-    except ImportError:
-        return ()
-    try:
-        return tuple(all_presets())
-    except Exception:
-        return ()
+def _presets() -> tuple[Preset, ...]:
+    return all_presets()
 
 
 def preset_specs() -> list[SecretSpec]:
     """The specs of every known preset."""
-    out = []
-    for preset in _presets():
-        spec = getattr(preset, "spec", None)
-        if isinstance(spec, SecretSpec):
-            out.append(spec)
-    return out
+    return [spec for preset in all_presets() for spec in preset.specs]
 
 
 def build_model(
@@ -558,18 +546,14 @@ def _via(
 
 
 def _attach(
-    services: list[Service], presets: tuple[object, ...], config: Config
+    services: list[Service], presets: tuple[Preset, ...], config: Config
 ) -> dict[int, list[SecretSpec]]:
     out: dict[int, list[SecretSpec]] = {}
     for service in services:
-        matched = []
-        for preset in presets:
-            match = getattr(preset, "match_image", None)
-            if service.image and callable(match) and match(service.image):
-                matched.append(preset)
-        service.presets = tuple(str(getattr(p, "id", "")) for p in matched)
+        matched = [p for p in presets if p.runs_app(service.image, service.command)]
+        service.presets = tuple(p.id for p in matched)
         service.groups = config.groups_of(service.name)
-        out[id(service)] = [p.spec for p in matched if isinstance(getattr(p, "spec", None), SecretSpec)]  # type: ignore[attr-defined]
+        out[id(service)] = [spec for p in matched for spec in p.specs]
     return out
 
 
@@ -589,13 +573,17 @@ def _environments(
 
 
 def _relevant_specs(service: Service, config: Config, preset_specs_: list[SecretSpec]) -> list[SecretSpec]:
-    specs = list(preset_specs_)
-    for spec in config.specs:
-        if spec in specs:
-            continue
+    """A preset's main secret is needed by every service running the app; its other secrets
+    and configured specs only by services that name one of their variables."""
+    def named(spec: SecretSpec) -> bool:
         suffix = spec.file_suffix
         names = [n.removesuffix(suffix) if n.endswith(suffix) else n for n in service.env]
-        if service.groups or any(spec.matches_variable(n) for n in names):
+        return any(spec.matches_variable(n) for n in names)
+
+    specs = list(preset_specs_[:1])
+    specs += [s for s in preset_specs_[1:] if named(s) and s not in specs]
+    for spec in config.specs:
+        if spec not in specs and (service.groups or named(spec)):
             specs.append(spec)
     return specs
 

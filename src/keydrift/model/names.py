@@ -16,7 +16,7 @@ from functools import cache
 
 from keydrift.spec import DEFAULT_JWT_SPEC, SecretKind, SecretSpec
 
-__all__ = ["NameClassifier", "is_secret_variable", "kind_of_name"]
+__all__ = ["NameClassifier", "is_secret_variable", "is_template_path", "kind_of_name"]
 
 # Words that make a name secret-like, matched as whole name parts (JWT_SECRET, secretKey,
 # SIGNING_KEY, api_token) so that MONKEY or TOKENIZER_PATH are not.
@@ -38,7 +38,8 @@ _NOT_SECRET = re.compile(
 # as a prefix they do not (STORAGE_SECRET_KEY, DB_USER_PASSWORD).
 _NOT_SECRET_END = re.compile(
     r"(?:^|[_.\-])(?:source|sources|kind|label|method|provider|strategy|scheme|backend|engine|"
-    r"class|module|storage|param|params|hint|endpoint|host|port|user|username|usage|policy)$",
+    r"class|module|storage|param|params|hint|endpoint|host|port|user|username|usage|policy|"
+    r"access_key|access_key_id)$",
     re.IGNORECASE,
 )
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -59,11 +60,19 @@ _KIND_PARTS: tuple[tuple[SecretKind, re.Pattern[str]], ...] = tuple(
         (SecretKind.SIGNING_KEY, r"jwt|signing|hmac|jws|token_secret|auth_secret"),
         (SecretKind.ENCRYPTION_KEY, r"encryption|enc|encrypt|crypto|fernet|aes|cipher|master_key"),
         (SecretKind.PASSWORD, r"password|passwd|pwd|pass|passphrase"),
-        (SecretKind.SESSION_KEY, r"secret_key|secret_key_base|session|session_secret|cookie|"
-                                 r"app_key|app_secret|nextauth_secret"),
+        (SecretKind.SESSION_KEY, r"session|session_secret|session_key|cookie|cookie_secret|"
+                                 r"nextauth_secret"),
         (SecretKind.API_TOKEN, r"token|api_key|apikey|access_key|secret_access_key|client_secret|"
                                r"key|secret|credentials?"),
     )
+)
+
+
+# The web framework's own key (Django, Flask, Rails): the whole name, or an app's prefix on it.
+_FRAMEWORK_KEY = re.compile(
+    r"^(?:(?:django|flask|rails|app|web|webui|server)_)?(?:secret_key|secret_key_base|app_key|"
+    r"app_secret)$",
+    re.IGNORECASE,
 )
 
 
@@ -71,6 +80,8 @@ def kind_of_name(name: str) -> SecretKind:
     """What a secret-like variable is for, judged by its name alone (specs and presets say it
     better where they know the variable)."""
     split = _CAMEL.sub("_", name)
+    if _FRAMEWORK_KEY.match(split):
+        return SecretKind.SESSION_KEY
     for kind, pattern in _KIND_PARTS:
         if pattern.search(split):
             return kind
@@ -167,3 +178,11 @@ def default_classifier() -> NameClassifier:
 def is_secret_variable(name: str) -> bool:
     """:meth:`NameClassifier.is_secret` with no configured specs (for callers without a check)."""
     return default_classifier().is_secret(name)
+
+
+_TEMPLATE = re.compile(r"(^|[./_-])(example|sample|template|dist|tpl|defaults?)([./_-]|$)", re.I)
+
+
+def is_template_path(path: str) -> bool:
+    """``.env.example``, ``.env.sample``, ``.env.template``, ``app.example.yml`` ..."""
+    return bool(_TEMPLATE.search(path.rsplit("/", 1)[-1]))

@@ -192,6 +192,8 @@ class Service:
     environment: str | None
     location: Location
     image: str | None = None
+    command: str | None = None
+    """The command the container runs, when the deployment sets one (code, never a value)."""
     replicas: int = 1
     workers: int = 1
     env: dict[str, Assignment] = field(default_factory=dict)
@@ -254,18 +256,19 @@ class Model:
     """Every per-process secret found in code, linked to a service or not."""
     names: NameClassifier = field(default_factory=default_classifier, repr=False, compare=False)
     """How this check classifies variable names (built from its config and presets)."""
-    _consumers: dict[tuple[str, Location], set[str]] | None = field(
+    _consumers: dict[tuple[str | None, Location], set[str]] | None = field(
         default=None, repr=False, compare=False
     )
 
-    def consumers(self, variable: str, written_at: Location) -> tuple[str, ...]:
-        """Names of services whose effective assignment of ``variable`` is written at
-        ``written_at`` (the last step of its chain, else its location), sorted.
+    def consumers(self, variable: str | None, written_at: Location) -> tuple[str, ...]:
+        """Names of services whose effective assignment of ``variable`` (``None``: of any
+        variable) is written at ``written_at`` (the last step of its chain, else its location),
+        sorted.
 
         Indexed once, so rules can ask for every assignment in linear total time.
         """
         if self._consumers is None:
-            index: dict[tuple[str, Location], set[str]] = {}
+            index: dict[tuple[str | None, Location], set[str]] = {}
             # Effective values cover the specs' variables; a service's own environment covers
             # every other variable it receives (a storage key, a password).
             pairs = [(e.service.name, e.assignment) for e in self.effective]
@@ -274,5 +277,6 @@ class Model:
                 if b is not None:
                     where = b.chain[-1].location if b.chain else b.location
                     index.setdefault((b.variable, where), set()).add(name)
+                    index.setdefault((None, where), set()).add(name)
             self._consumers = index
         return tuple(sorted(self._consumers.get((variable, written_at), ())))

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from keydrift.presets.interface import Preset
-from keydrift.spec import SecretSpec
+from keydrift.spec import SecretKind, SecretSpec
 
 
 class Dify(Preset):
     id = "dify"
     title = "Dify"
-    spec = SecretSpec(name="dify", variables=("SECRET_KEY",), previous_variables=())
+    spec = SecretSpec(
+        name="dify", variables=("SECRET_KEY",), previous_variables=(), kind=SecretKind.SESSION_KEY
+    )
     # The worker runs the API image with MODE=worker; some deployments retag it.
     image_patterns = ("langgenius/dify-api", "langgenius/dify-worker")
     unset_behaviour = (

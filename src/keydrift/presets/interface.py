@@ -72,6 +72,9 @@ class KeyStorage:
     file: str
     setting: str | None = None
     subdirectory: str = ""
+    written_once: bool = False
+    """A one-off init step writes it before any other process starts (no race): processes that
+    mount it from one volume share it."""
 
     def location(self, settings: Mapping[str, str]) -> str:
         """The directory holding the key for a service with these (non-secret) settings."""
@@ -105,6 +108,11 @@ class Preset:
     """More secrets of the app (static tokens it verifies, a second key)."""
     excluded_images: ClassVar[tuple[str, ...]] = ()
     """Images that match ``image_patterns`` but do not run the app (a static frontend)."""
+    excluded_commands: ClassVar[tuple[str, ...]] = ()
+    """Regexes of commands that run the app's image for something else (a queue monitor)."""
+    unset_uses_public_default: ClassVar[bool] = False
+    """When unset, the app runs with a public default (a problem in production, the documented
+    development set-up elsewhere)."""
     key_storage: ClassVar[KeyStorage | None] = None
     """Where the app keeps the key it generates when unset (None: it keeps none)."""
     config_mount: ClassVar[str | None] = None
@@ -127,6 +135,20 @@ class Preset:
     @property
     def variables(self) -> tuple[str, ...]:
         return self.spec.variables_for(None)
+
+    def runs_app(self, image: str | None, command: str | None) -> bool:
+        """The service runs this app: its image matches and its command is not excluded."""
+        if not self.match_image(image):
+            return False
+        return not (command and any(re.search(p, command) for p in self.excluded_commands))
+
+    def key_storage_for(self, spec: SecretSpec) -> KeyStorage | None:
+        """Where the app keeps the key it generates for ``spec`` when unset."""
+        return self.key_storage if spec == self.spec else None
+
+    @property
+    def specs(self) -> tuple[SecretSpec, ...]:
+        return (self.spec, *self.extra_specs)
 
     def match_image(self, image: str | None) -> bool:
         """True when ``image`` (any tag, digest or registry mirror) runs this app."""

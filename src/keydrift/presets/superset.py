@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 from keydrift.presets.interface import Preset
-from keydrift.spec import SecretSpec
+from keydrift.spec import SecretKind, SecretSpec
 
 
 class Superset(Preset):
     id = "superset"
     title = "Apache Superset"
-    spec = SecretSpec(name="superset", variables=("SUPERSET_SECRET_KEY",), previous_variables=())
+    spec = SecretSpec(
+        name="superset",
+        variables=("SUPERSET_SECRET_KEY",),
+        previous_variables=(),
+        kind=SecretKind.SESSION_KEY,
+    )
     image_patterns = ("apache/superset", "apache/superset-*")
+    # superset-websocket is a separate Node service with its own JSON config (jwtSecret).
+    excluded_images = ("apache/superset-websocket",)
     unset_behaviour = (
         "Superset falls back to its public default SECRET_KEY and refuses to start outside "
         "debug mode"
     )
     must_share = True
     generates_when_unset = False
+    unset_uses_public_default = True
     # Published in superset/config.py and older docs; also in keydrift's known-weak list.
     public_defaults = (
         "CHANGE_ME_TO_A_COMPLEX_RANDOM_SECRET",

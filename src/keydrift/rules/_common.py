@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from keydrift.keys import short
-from keydrift.model.types import Assignment, Effective, Location, Model, Origin, Service
-from keydrift.presets.interface import Preset, all_presets, preset_by_id
+from keydrift.model.names import is_template_path
+from keydrift.model.types import Assignment, CodeRead, Effective, Location, Model, Origin, Service
+from keydrift.presets.interface import Preset, all_presets
 from keydrift.rules.interface import Severity
 from keydrift.secret import SecretValue
 from keydrift.spec import SecretKind, SecretSpec
@@ -91,6 +92,14 @@ def kind_of(model: Model, variable: str) -> SecretKind:
     return model.names.kind_of(variable)
 
 
+def from_env_template(a: Assignment) -> bool:
+    """The value is written in a template (``.env.example``) whose copies deployments run with,
+    as opposed to a test fixture or an example manifest, which deploy nothing."""
+    return a.template and is_template_path(literal_location(a).path) and not (
+        literal_location(a).path.endswith(".py")
+    )
+
+
 def judged_as_secret(a: Assignment) -> bool:
     """The delivered value is something the strength policy can judge: not a number, flag,
     duration, URL without credentials, algorithm name or run-time expression."""
@@ -120,9 +129,9 @@ def is_missing(e: Effective) -> bool:
 
 def preset_for_spec(spec: SecretSpec) -> Preset | None:
     """The preset whose spec this is (presets name their spec after their id)."""
-    preset = preset_by_id(spec.name)
-    if preset is not None and preset.spec.variables == spec.variables:
-        return preset
+    for preset in all_presets():
+        if spec in preset.specs:
+            return preset
     return None
 
 
@@ -136,7 +145,7 @@ def is_file_pointer(model: Model, variable: str) -> bool:
 
 @lru_cache(maxsize=65536)
 def _file_pointer(variable: str, specs: tuple[SecretSpec, ...]) -> bool:
-    for spec in (*specs, *(p.spec for p in all_presets())):
+    for spec in (*specs, *(s for p in all_presets() for s in p.specs)):
         suffix = spec.file_suffix
         if suffix and variable.endswith(suffix):
             base = variable[: -len(suffix)]
@@ -158,8 +167,9 @@ def spec_for_variable(model: Model, variable: str) -> SecretSpec | None:
         if spec.matches_variable(variable):
             return spec
     for preset in all_presets():
-        if preset.spec.matches_variable(variable):
-            return preset.spec
+        for spec in preset.specs:
+            if spec.matches_variable(variable):
+                return spec
     return None
 
 
@@ -180,20 +190,23 @@ def unique_values(
     A compose ``${JWT_SECRET}`` and the ``.env`` line it came from are one value written once,
     and a value seen under several environment guesses is one cause: one finding each.
     """
-    groups: dict[tuple[str, Location, str], list[Assignment]] = {}
+    groups: dict[tuple[Location, str], list[Assignment]] = {}
     for a in model.assignments:
         if a.value is None or not keep(a):
             continue
-        groups.setdefault((a.variable, literal_location(a), a.value.fingerprint), []).append(a)
+        groups.setdefault((literal_location(a), a.value.fingerprint), []).append(a)
     for items in groups.values():
         envs = tuple(sorted({a.environment for a in items if a.environment}))
-        first = next((a for a in items if is_production_like(model, a.environment)), items[0])
+        # The name the value is written under (the env-file line's own key) names the finding.
+        written = [a for a in items if a.service is None] or items
+        first = next((a for a in written if is_production_like(model, a.environment)), written[0])
         yield first, envs
 
 
 def consumers(model: Model, a: Assignment) -> tuple[str, ...]:
-    """Names of services whose effective value is this assignment's written value."""
-    names = set(model.consumers(a.variable, literal_location(a)))
+    """Names of services whose effective value is this assignment's written value (under any
+    variable name)."""
+    names = set(model.consumers(None, literal_location(a)))
     if a.service:
         names.add(a.service)
     return tuple(sorted(n for n in names if n))
@@ -250,14 +263,17 @@ def share_sets(model: Model) -> list[ShareSet]:
     return out
 
 
-def key_volume(preset: Preset | None, services: Iterable[Service]) -> str | None:
+def key_volume(
+    preset: Preset | None, spec: SecretSpec, services: Iterable[Service]
+) -> str | None:
     """The one persistent volume every given service keeps the app's generated key on (the
     preset says where the key lives), or ``None`` when any of them keeps it in the container."""
-    if preset is None or preset.key_storage is None:
+    storage = preset.key_storage_for(spec) if preset is not None else None
+    if storage is None:
         return None
     found: set[str] = set()
     for service in services:
-        where = preset.key_storage.location(service.settings)
+        where = storage.location(service.settings)
         mount = next(
             (m for m in service.mounts
              if m.persistent and m.target
@@ -352,6 +368,17 @@ class MissingSet:
         env = self.environments[0] if self.environments else None
         return (self.spec.variables_for(env) or self.spec.variables)[0]
 
+    @property
+    def volume(self) -> str | None:
+        """The persistent volume every missing service keeps the generated key on."""
+        return key_volume(self.preset, self.spec, (e.service for e in self.missing))
+
+    @property
+    def written_once(self) -> bool:
+        """An init step writes the key once onto a volume all of them mount: they share it."""
+        storage = self.preset.key_storage_for(self.spec) if self.preset else None
+        return storage is not None and storage.written_once and self.volume is not None
+
 
 def missing_sets(model: Model) -> list[MissingSet]:
     """Effective values that are missing, grouped by unit and spec; the same services missing
@@ -395,3 +422,78 @@ def describe_processes(e: Effective) -> str:
     if svc.workers > 1:
         text += f" x {svc.workers} workers"
     return text
+
+
+def random_looking(value: SecretValue) -> bool:
+    """A value that looks generated: long, varied and on no public list. A template or default
+    holding one hands the same real key to everyone who copies it."""
+    from keydrift.strength import check_strength, placeholder_reason
+
+    text = value.reveal_text()
+    if len(text) < 16 or any(c.isspace() for c in text) or placeholder_reason(text):
+        return False
+    classes = sum((any(c.islower() for c in text), any(c.isupper() for c in text),
+                   any(c.isdigit() for c in text)))
+    if classes < 2:
+        return False
+    report = check_strength(value)
+    return not report.has("known_weak") and not report.has("low_entropy")
+
+
+def edit_me_files(model: Model) -> frozenset[str]:
+    """Tracked env files and manifests whose secret values are all placeholders or empty: the
+    file a project ships for users to fill in, a template in all but name."""
+    from keydrift.strength import placeholder_reason
+
+    verdict: dict[str, bool] = {}
+    for a in model.assignments:
+        if a.value is None or a.tracked != "tracked" or a.source not in ("dotenv", "kubernetes"):
+            continue
+        if not model.names.is_secret(a.variable):
+            continue
+        path = literal_location(a).path
+        text = a.value.reveal_text()
+        ok = not text.strip() or not judged_as_secret(a) or placeholder_reason(text) is not None
+        verdict[path] = verdict.get(path, True) and ok
+    return frozenset(p for p, ok in verdict.items() if ok)
+
+
+def must_share(model: Model, a: Assignment, users: Iterable[str]) -> bool:
+    """An app's own key (a preset's, under any name it is delivered as) that several services
+    of the deployment read."""
+    if len(list(users)) < 2:
+        return False
+    where = literal_location(a)
+    names = {b.variable for b in model.assignments if literal_location(b) == where}
+    for name in names:
+        spec = spec_for_variable(model, name)
+        if spec is not None and preset_for_spec(spec) is not None:
+            return True
+    return False
+
+
+@dataclass
+class CodeSet:
+    """A per-process secret in code and the services of one unit that run it unset."""
+
+    code: CodeRead
+    unit: str
+    services: list[Service]
+
+    @property
+    def processes(self) -> int:
+        return sum(s.processes for s in self.services)
+
+
+def code_sets(model: Model) -> list[CodeSet]:
+    """Code that makes a per-process key, with the services that run it without the variable."""
+    out: dict[tuple[Location, str], CodeSet] = {}
+    for service in model.services:
+        for code in service.code:
+            if code.variable is not None:
+                given = service.env.get(code.variable)
+                if given is not None and (given.value is None or len(given.value) > 0):
+                    continue  # the deployment sets it (or leaves it to the deploy shell)
+            key = (code.location, service.unit)
+            out.setdefault(key, CodeSet(code, service.unit, [])).services.append(service)
+    return sorted(out.values(), key=lambda c: (str(c.code.location), c.unit))

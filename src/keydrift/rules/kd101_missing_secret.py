@@ -24,7 +24,7 @@ class MissingSecret(Rule):
 
     def check(self, model: Model) -> Iterator[Finding]:
         for ms in missing_sets(model):
-            if ms.generates and ms.processes + min(len(ms.agreeing), 1) >= 2:
+            if (ms.generates and ms.processes + min(len(ms.agreeing), 1) >= 2) or ms.written_once:
                 continue  # several processes that each make up a key: KD102 says it once
             names = [e.service.name for e in ms.missing]
             wanted = " / ".join(ms.spec.variables_for(ms.environments[0] if ms.environments else None)
@@ -41,7 +41,7 @@ class MissingSecret(Rule):
             verb = "service" if len(names) == 1 else "services"
             message = f"{verb} {join(names)} {state} in {envs_label(ms.environments)}"
             severity = Severity.ERROR
-            volume = key_volume(ms.preset, (e.service for e in ms.missing))
+            volume = key_volume(ms.preset, ms.spec, (e.service for e in ms.missing))
             if ms.preset is not None:
                 effect = f"If it is unset, {ms.preset.unset_behaviour}."
                 if ms.generates and volume:
@@ -52,7 +52,7 @@ class MissingSecret(Rule):
                                 "backed up with the data it protects")
                     effect = (f"{ms.preset.title} generates the key once and keeps it on "
                               f"{volume}: losing the volume loses the key.")
-                elif ms.generates:
+                elif ms.generates or ms.preset.unset_uses_public_default:
                     severity = severity_for(model, ms.environments, production=Severity.ERROR,
                                             other=Severity.WARNING)
             else:

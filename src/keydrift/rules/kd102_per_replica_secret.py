@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from keydrift.model.types import Model
 from keydrift.rules._common import (
+    code_sets,
     describe_processes,
     envs_label,
     join,
@@ -24,7 +25,7 @@ class PerReplicaSecret(Rule):
     def check(self, model: Model) -> Iterator[Finding]:
         for ms in missing_sets(model):
             # One process, or an app that refuses to start (or runs with an empty key): KD101.
-            if not ms.generates or ms.processes + min(len(ms.agreeing), 1) < 2:
+            if not ms.generates or ms.processes + min(len(ms.agreeing), 1) < 2 or ms.written_once:
                 continue
             names = [e.service.name for e in ms.missing]
             counts = join(f"{e.service.name}: {describe_processes(e)}" for e in ms.missing)
@@ -34,7 +35,7 @@ class PerReplicaSecret(Rule):
             if ms.agreeing:
                 verb = "sets" if len(ms.agreeing) == 1 else "set"
                 head += f", while {join(ms.agreeing)} {verb} one"
-            volume = key_volume(ms.preset, (e.service for e in ms.missing))
+            volume = key_volume(ms.preset, ms.spec, (e.service for e in ms.missing))
             if ms.preset is not None:
                 effect = f"If it is unset, {ms.preset.unset_behaviour}."
                 if volume:
@@ -58,4 +59,32 @@ class PerReplicaSecret(Rule):
                 ),
                 variable=variable,
                 unit=ms.unit,
+            )
+        for cs in code_sets(model):
+            if cs.processes < 2:
+                continue
+            code = cs.code
+            names = [s.name for s in cs.services]
+            counts = join(f"{s.name}: {s.replicas} replica{'s' if s.replicas != 1 else ''}"
+                          + (f" x {s.workers} workers" if s.workers > 1 else "")
+                          for s in cs.services)
+            what = (f"reads {code.variable} with a random fallback ({code.expression})"
+                    if code.variable else f"generates a key at import time ({code.expression})")
+            unset = f", and {code.variable} is not set for them" if code.variable else ""
+            yield self.finding(
+                environment=sorted({s.environment for s in cs.services if s.environment}),
+                services=names,
+                locations=[code.location, *(s.location for s in cs.services)],
+                message=(f"{code.location} {what}; it runs in {cs.processes} processes "
+                         f"({counts}){unset}"),
+                runtime_effect=(
+                    "Every process makes up its own key at start-up, so a token or session "
+                    "signed by one process is rejected by the others and by the next restart."
+                ),
+                fix=(f"set {code.variable} once for every process of {join(names)} and remove "
+                     "the random fallback (fail at start-up instead)" if code.variable else
+                     "read the key from the environment (one value for every process) instead "
+                     "of generating it at import"),
+                variable=code.variable,
+                unit=cs.unit,
             )

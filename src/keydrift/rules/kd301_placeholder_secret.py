@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from keydrift.model.types import Model
 from keydrift.rules._common import (
     consumers,
+    edit_me_files,
     envs_label,
     fp_or_weak,
     judged_as_secret,
     kind_of,
     literal_location,
+    must_share,
     provenance,
     severity_for,
     shared_default_note,
@@ -29,7 +31,11 @@ class PlaceholderSecret(Rule):
     default_severity = Severity.ERROR
 
     def check(self, model: Model) -> Iterator[Finding]:
-        # Placeholders in templates (.env.example) are the convention: silent.
+        # Placeholders in templates (.env.example) are the convention: silent. So are those of
+        # a tracked "fill me in" env file or manifest, and development passwords, outside
+        # production-like environments; except an app's own key that several services share,
+        # which every deployment that forgets to edit the file runs with.
+        fill_in = edit_me_files(model)
         for a, envs in unique_values(
             model, lambda a: not a.template and model.names.is_secret(a.variable)
             and judged_as_secret(a)
@@ -41,6 +47,14 @@ class PlaceholderSecret(Rule):
             kind = kind_of(model, a.variable)
             users = consumers(model, a)
             shared = shared_default_note(a, users)
+            production = severity_for(
+                model, envs, production=Severity.ERROR, other=Severity.NOTE
+            ) is Severity.ERROR
+            if not production and not shared:
+                if kind is SecretKind.PASSWORD:
+                    continue
+                if literal_location(a).path in fill_in and not must_share(model, a, users):
+                    continue
             if kind is SecretKind.SIGNING_KEY:
                 effect = (
                     "Services deployed from here sign with a guessable value that also differs "

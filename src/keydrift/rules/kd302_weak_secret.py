@@ -8,6 +8,7 @@ from keydrift.model.types import Model
 from keydrift.rules._common import (
     consumers,
     envs_label,
+    from_env_template,
     fp_or_weak,
     judged_as_secret,
     kind_of,
@@ -35,9 +36,11 @@ class WeakSecret(Rule):
     default_severity = Severity.ERROR
 
     def check(self, model: Model) -> Iterator[Finding]:
+        # A weak value in a template is what every copy runs with (placeholders there are
+        # the convention and stay silent: KD302 skips them).
         for a, envs in unique_values(
-            model, lambda a: not a.template and model.names.is_secret(a.variable)
-            and judged_as_secret(a)
+            model, lambda a: (not a.template or from_env_template(a))
+            and model.names.is_secret(a.variable) and judged_as_secret(a)
         ):
             assert a.value is not None
             if placeholder_reason(a.value.reveal_text()):
@@ -85,6 +88,12 @@ class WeakSecret(Rule):
                 effect = f"The value can be guessed or brute-forced: {kind.forgery}."
             users = consumers(model, a)
             shared = shared_default_note(a, users)
+            if (
+                kind is SecretKind.PASSWORD and not shared
+                and severity_for(model, envs, production=Severity.ERROR, other=Severity.NOTE)
+                is Severity.NOTE
+            ):
+                continue  # a development database password in a development set-up
             severity = (
                 Severity.ERROR if shared
                 else severity_for(model, envs, production=Severity.ERROR, other=Severity.WARNING)

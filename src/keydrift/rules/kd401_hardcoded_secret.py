@@ -13,10 +13,13 @@ from keydrift.rules._common import (
     judged_as_secret,
     kind_of,
     literal_location,
+    random_looking,
+    severity_for,
     shared_default_note,
     unique_values,
 )
 from keydrift.rules.interface import Finding, Rule, Severity
+from keydrift.secret import SecretValue
 from keydrift.spec import SecretKind
 from keydrift.strength import placeholder_reason
 
@@ -45,9 +48,19 @@ def looks_like_secret(text: str) -> bool:
     value = text.strip()
     if len(value) < MIN_SECRET_CHARS or any(c.isspace() for c in value):
         return False
+    if random_looking(SecretValue(value)):
+        return True  # base64 may contain '/' and look like a path
     if _DOTTED_NAME.match(value) or _PATH.match(value) or _URL.match(value) or _IDENTIFIER.match(value):
         return False
     return placeholder_reason(value) is None
+
+
+def _weak(a: Assignment) -> bool:
+    from keydrift.strength import check_strength
+
+    assert a.value is not None
+    report = check_strength(a.value)
+    return report.has("known_weak") or report.has("low_entropy")
 
 
 def is_real_secret(a: Assignment) -> bool:
@@ -68,7 +81,8 @@ class HardcodedSecret(Rule):
         in_env_files = {
             literal_location(b) for b in model.assignments if b.source == "dotenv" and not b.template
         }
-        for a, envs in unique_values(
+        reported: set[str] = set()
+        values = list(unique_values(
             model,
             lambda a: literal_location(a) not in in_env_files
             and a.literal
@@ -78,11 +92,27 @@ class HardcodedSecret(Rule):
             and model.names.is_secret(a.variable)
             and judged_as_secret(a)
             and is_real_secret(a),
-        ):
+        ))
+        for a, envs in values:
             assert a.value is not None
             kind = kind_of(model, a.variable)
             if kind is SecretKind.STATIC_JWT:
                 continue  # a pre-signed token: KD204 checks its signer
+            if (a.template or a.default) and not random_looking(a.value):
+                continue  # a weak or word-like default is KD301/KD302's, not a leaked key
+            if not a.template and not a.default and _weak(a):
+                continue  # a known-weak or low-entropy literal is KD302's
+            if (
+                kind is SecretKind.PASSWORD and not random_looking(a.value)
+                and severity_for(model, envs, production=Severity.ERROR, other=Severity.NOTE)
+                is Severity.NOTE
+            ):
+                continue  # a development database password in a development set-up
+            if a.value.fingerprint in reported:
+                continue  # one value written in several places is one leak
+            same = [b for b, _ in values if b.value is not None
+                    and b.value.fingerprint == a.value.fingerprint]
+            reported.add(a.value.fingerprint)
             users = consumers(model, a)
             where = literal_location(a)
             if a.template:
@@ -117,10 +147,14 @@ class HardcodedSecret(Rule):
                 )
                 fix = (f"read {a.variable} from the environment or a secret store, rotate the "
                        "leaked value, and purge it from git history")
+            if len(same) > 1:
+                message += "; the same value is also written at " + ", ".join(
+                    str(literal_location(b)) for b in same if b is not a)
+                users = tuple(sorted({u for b in same for u in consumers(model, b)}))
             yield self.finding(
                 environment=envs,
                 services=users,
-                locations=[where],
+                locations=[literal_location(b) for b in same],
                 fingerprints=[fp(a.value)],
                 message=message,
                 runtime_effect=effect,

@@ -444,7 +444,7 @@ class _Reader:
         else:
             return None
         if source.startswith((".", "/", "~")):
-            source = _join(directory, source) if source.startswith(".") else source
+            source = _join(directory, source) if source.startswith(".") else posixpath.normpath(source)
         return Mount(source, target, persistent=True)
 
     # -- services -----------------------------------------------------------------------------
@@ -538,6 +538,7 @@ class _Reader:
                     mount = target if target.startswith("/") else f"/run/secrets/{target}"
                     service.secret_files[mount] = secret_file
             service.mounts = tuple(decl.volumes)
+            service.command = decl.command
             service.unit = self.unit.id
             service.build_context = decl.build_context
             service.dockerfile = decl.dockerfile
@@ -593,10 +594,14 @@ class _Reader:
                      "substitutes an empty string unless the deploy shell exports it"),
             )
             literal = False
-        elif result.missing and whole is not None and whole.group("op") in ("-", ":-"):
+        elif (
+            whole is not None
+            and whole.group("op") in ("-", ":-")
+            and (self.interp.values.get(whole.group("braced")) or None) is None
+        ):
             # `${VAR:-default}`: the default is what every deployment that leaves VAR unset runs.
             default = True
-            chain = (*chain, Step(item.location, f"default of ${{{result.missing[0]}:-...}}"))
+            chain = (*chain, Step(item.location, f"default of ${{{whole.group('braced')}:-...}}"))
         elif unresolved and result.text != text:
             readers = (
                 ReaderView("as-written", SecretValue(text), "the text in the compose file"),

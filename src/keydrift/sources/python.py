@@ -15,6 +15,7 @@ import warnings
 from functools import lru_cache
 
 from keydrift.model.names import NameClassifier
+from keydrift.model.types import CodeRead, FallbackKind, Location
 from keydrift.sources._support.cliargs import pairs_from_args, split_command
 from keydrift.sources._support.envinfer import environment_from_name
 from keydrift.sources._support.prefilter import LinePrefilter
@@ -78,6 +79,37 @@ def _is_environ(node: ast.AST) -> bool:
     )
 
 
+# Calls whose result differs in every process: a fallback made of one is a per-process key.
+_RANDOM_CALLS = re.compile(
+    r"^(?:os\.urandom|urandom|secrets\.token_(?:hex|urlsafe|bytes)|token_(?:hex|urlsafe|bytes)|"
+    r"secrets\.(?:choice|randbits)|uuid\.uuid[14]|uuid[14]|Fernet\.generate_key|"
+    r"(?:django\.core\.management\.utils\.)?get_random_secret_key|get_random_string|"
+    r"random\.\w+|(?:os\.)?getrandom)$"
+)
+
+
+def _call_name(node: ast.AST) -> str:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def _random_source(node: ast.AST | None) -> str | None:
+    """The random call an expression is made of (``os.urandom(32).hex()``), or None."""
+    if node is None:
+        return None
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Call):
+            name = _call_name(sub.func)
+            if _RANDOM_CALLS.match(name):
+                return name + "(...)"
+    return None
+
+
 class _Visitor(ast.NodeVisitor):
     def __init__(self, collector: ScriptCollector) -> None:
         self.c = collector
@@ -87,7 +119,41 @@ class _Visitor(ast.NodeVisitor):
     def hint(self) -> str | None:
         return self.env_stack[-1] if self.env_stack else None
 
+    def _code_read(self, variable: str | None, expression: str, line: int) -> None:
+        self.c.result.code.append(CodeRead(
+            variable=variable,
+            fallback=FallbackKind.RANDOM,
+            location=Location(self.c.path, line),
+            expression=expression,
+        ))
+
+    def _env_read(self, node: ast.AST) -> str | None:
+        """The variable an ``os.getenv("X")`` / ``os.environ.get("X")`` / ``environ["X"]`` reads."""
+        if isinstance(node, ast.Call):
+            func = node.func
+            attr = func.attr if isinstance(func, ast.Attribute) else (
+                func.id if isinstance(func, ast.Name) else "")
+            receiver_ok = attr == "getenv" or (
+                attr == "get" and isinstance(func, ast.Attribute) and _is_environ(func.value)
+            )
+            if receiver_ok and node.args:
+                return _const_str(node.args[0])
+        return None
+
     def _assign(self, targets: list[ast.expr], value: ast.AST | None, line: int) -> None:
+        names = [n for n in (_name_of(t) for t in targets) if n]
+        if value is not None and any(self.c.ctx.is_secret(n) for n in names):
+            if isinstance(value, ast.BoolOp) and isinstance(value.op, ast.Or):
+                # `os.getenv("JWT_SECRET") or secrets.token_hex(32)`
+                read = next((r for r in map(self._env_read, value.values) if r), None)
+                random_part = _random_source(value.values[-1])
+                if read and random_part:
+                    self._code_read(read, random_part, line)
+            elif self._env_read(value) is None and not isinstance(value, ast.Constant):
+                random_part = _random_source(value)
+                if random_part:
+                    # `SECRET_KEY = os.urandom(24)`: a key generated at import time
+                    self._code_read(None, random_part, line)
         text = _const_str(value)
         if text is None:
             return
@@ -112,7 +178,9 @@ class _Visitor(ast.NodeVisitor):
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         self._assign([node.target], node.value, node.lineno)
+        self.field_name = _name_of(node.target)
         self.generic_visit(node)
+        self.field_name = None
 
     def visit_Dict(self, node: ast.Dict) -> None:
         for key, value in zip(node.keys, node.values, strict=True):
@@ -142,6 +210,16 @@ class _Visitor(ast.NodeVisitor):
         attr = (
             func.attr if isinstance(func, ast.Attribute) else (func.id if isinstance(func, ast.Name) else "")
         )
+        if attr in ("getenv", "get") and node.args:
+            receiver_ok = attr == "getenv" or (isinstance(func, ast.Attribute) and _is_environ(func.value))
+            name = _const_str(node.args[0])
+            fallback = node.args[1] if len(node.args) >= 2 else next(
+                (kw.value for kw in node.keywords if kw.arg == "default"), None)
+            random_part = _random_source(fallback)
+            if receiver_ok and name and random_part and self.c.ctx.is_secret(name):
+                self._code_read(name, random_part, node.lineno)
+        if self._field_factory(node):
+            return
         if attr in ("getenv", "get", "setdefault") and len(node.args) >= 2:
             receiver_ok = attr == "getenv" or (isinstance(func, ast.Attribute) and _is_environ(func.value))
             name = _const_str(node.args[0])
@@ -155,6 +233,23 @@ class _Visitor(ast.NodeVisitor):
             if kw.arg and text is not None:
                 self.c.add(kw.arg, text, kw.value.lineno, f"{kw.arg}=...", env_hint=self.hint)
         self.generic_visit(node)
+
+    def _field_factory(self, node: ast.Call) -> bool:
+        """``Field(default_factory=lambda: secrets.token_urlsafe(32))`` on a settings field."""
+        if _call_name(node.func).rsplit(".", 1)[-1] != "Field":
+            return False
+        factory = next((kw.value for kw in node.keywords if kw.arg == "default_factory"), None)
+        random_part = _random_source(factory) or (
+            _call_name(factory) + "()" if factory is not None
+            and _RANDOM_CALLS.match(_call_name(factory)) else None
+        )
+        if random_part and self.field_name and self.c.ctx.is_secret(self.field_name):
+            alias = next((_const_str(kw.value) for kw in node.keywords
+                          if kw.arg in ("alias", "validation_alias", "env")), None)
+            self._code_read(alias or self.field_name.upper(), random_part, node.lineno)
+        return False
+
+    field_name: str | None = None
 
     def visit_List(self, node: ast.List) -> None:
         self._argv(node.elts, node.lineno)

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
+from keydrift.model.names import is_template_path
 from keydrift.spec import normalize_environment
 
 __all__ = [
@@ -161,11 +162,3 @@ def is_test_code(path: str) -> bool:
     if not parts[-1].endswith((".py", ".sh", ".bash", ".js", ".ts")):
         return False
     return bool(_TEST_FILE.match(parts[-1])) or any(p in _TEST_DIRS for p in parts[:-1])
-
-
-_TEMPLATE = re.compile(r"(^|[./_-])(example|sample|template|dist|tpl|defaults?)([./_-]|$)", re.I)
-
-
-def is_template_path(path: str) -> bool:
-    """``.env.example``, ``.env.sample``, ``.env.template``, ``app.example.yml`` ..."""
-    return bool(_TEMPLATE.search(path.rsplit("/", 1)[-1]))
