@@ -290,7 +290,7 @@ def test_every_rule_has_metadata_and_docs() -> None:
 
     root = Path(__file__).resolve().parents[2]
     ids = [r.id for r in all_rules()]
-    assert ids == sorted(ids) and len(ids) == 12
+    assert ids == sorted(ids) and len(ids) == 13
     for rule in all_rules():
         assert rule.name and rule.title and rule.info.description
         assert (root / rule.docs).is_file(), rule.docs

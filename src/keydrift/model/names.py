@@ -39,7 +39,7 @@ _NOT_SECRET = re.compile(
 _NOT_SECRET_END = re.compile(
     r"(?:^|[_.\-])(?:source|sources|kind|label|method|provider|strategy|scheme|backend|engine|"
     r"class|module|storage|param|params|hint|endpoint|host|port|user|username|usage|policy|"
-    r"access_key|access_key_id)$",
+    r"access_key|access_key_id|aud|role|roles|admin_roles|group|groups|claim|claims)$",
     re.IGNORECASE,
 )
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")

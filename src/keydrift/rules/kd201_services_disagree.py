@@ -11,6 +11,7 @@ from keydrift.rules._common import (
     fp,
     has_value,
     literal_location,
+    origin_groups,
     service_labels,
     share_sets,
 )
@@ -24,6 +25,7 @@ class ServicesDisagree(Rule):
     default_severity = Severity.ERROR
 
     def check(self, model: Model) -> Iterator[Finding]:
+        reported: set[tuple[str, str | None, frozenset[str]]] = set()
         for share in share_sets(model):
             valued = [e for e in share.members if has_value(e.assignment)]
             by_fp: dict[str, list[str]] = {}
@@ -47,8 +49,10 @@ class ServicesDisagree(Rule):
                 assert e.assignment is not None
                 locations.append(literal_location(e.assignment))
                 steps.extend(e.assignment.chain)
+            reported.add((share.unit, share.environment, frozenset(e.service.name for e in valued)))
             yield self.finding(
                 environment=share.environment,
+                unit=share.unit,
                 services=[e.service.name for e in valued],
                 locations=locations,
                 fingerprints=by_fp,
@@ -66,5 +70,52 @@ class ServicesDisagree(Rule):
                     "referenced by every service), then check again"
                 ),
                 variable=share.spec.name,
+                steps=steps,
+            )
+        yield from self._origins(model, reported)
+
+    def _origins(
+        self, model: Model, reported: set[tuple[str, str | None, frozenset[str]]]
+    ) -> Iterator[Finding]:
+        """Services fed from one origin (``${JWT_SECRET}`` under any name, one YAML anchor, one
+        Secret key) must agree; one whose value was replaced (an override, a later env_file, a
+        literal) does not."""
+        for group in origin_groups(model):
+            valued = [(s, a) for s, a in group.members if has_value(a)]
+            by_fp: dict[str, list[str]] = {}
+            for service, a in valued:
+                assert a.value is not None
+                by_fp.setdefault(fp(a.value), []).append(f"{service.name} ({a.variable} from "
+                                                         f"{literal_location(a)})")
+            names = frozenset(s.name for s, _ in valued)
+            key = (group.unit, group.environment, names)
+            if len(by_fp) < 2 or key in reported:
+                continue
+            reported.add(key)
+            parts = [f"{key_fp} for {capped(users)}" for key_fp, users in by_fp.items()]
+            steps: list[Step] = []
+            for _, a in valued:
+                steps.extend(a.chain)
+            yield self.finding(
+                environment=group.environment,
+                unit=group.unit,
+                services=names,
+                locations=[literal_location(a) for _, a in valued],
+                fingerprints=by_fp,
+                message=(
+                    f"{len(by_fp)} different values for what {group.origin.describe()} delivers "
+                    f"as {', '.join(group.variables)} in {env_label(group.environment)}: "
+                    + capped(parts, sep="; ", limit=6)
+                ),
+                runtime_effect=(
+                    "These services are configured from one origin, so they are meant to share "
+                    "it; the one whose value differs rejects the others' tokens (or cannot "
+                    "decrypt their data)."
+                ),
+                fix=(
+                    f"deliver {group.origin.describe()} to every one of them unchanged: remove "
+                    "the override, literal or extra env_file that replaces it"
+                ),
+                variable=group.variables[0],
                 steps=steps,
             )

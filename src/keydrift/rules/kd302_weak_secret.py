@@ -8,8 +8,8 @@ from keydrift.model.types import Model
 from keydrift.rules._common import (
     consumers,
     envs_label,
-    from_env_template,
     fp_or_weak,
+    from_env_template,
     judged_as_secret,
     kind_of,
     literal_location,
