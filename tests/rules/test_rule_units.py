@@ -255,8 +255,11 @@ def test_kd402_tracked_env_file() -> None:
 def test_kd501_reader_divergence() -> None:
     quoted = ReaderView("docker-run-env-file", SecretValue(f'"{STRONG_A}"'), "quotes kept")
     same = ReaderView("compose-env_file", SecretValue(STRONG_A), "")
-    got = findings("KD501", model(assignments=[
-        assign("JWT_SECRET", STRONG_A, readers=(quoted, same))]))
+    m = model(assignments=[assign("JWT_SECRET", STRONG_A, readers=(quoted, same))])
+    # Nothing in the repository runs `docker run --env-file` on it: an imagined reader.
+    assert not findings("KD501", m)
+    m.readers_in_use = {m.assignments[0].location.path: frozenset({"docker-run-env-file"})}
+    got = findings("KD501", m)
     assert len(got) == 1 and "1 other reader sees different bytes" in got[0].message
     assert "docker-run-env-file gives" in got[0].message and len(got[0].fingerprints) == 2
     assert not findings("KD501", model(assignments=[assign("JWT_SECRET", STRONG_A,

@@ -214,6 +214,15 @@ def _build(
     ]
     units = assign_units(services, declared_units)
     code = [c for result in results for c in result.code]
+    readers_in_use: dict[str, set[str]] = {}
+    for a in assignments:
+        if a.readers and a.source == "dotenv":
+            readers_in_use.setdefault(a.location.path, set()).update(
+                stacks.env_file_readers(a.location.path))
+    for service in services:
+        for b in service.env.values():
+            if b.source == "compose" and b.location.path in readers_in_use:
+                readers_in_use[b.location.path].add("compose-env_file")
     link_code(services, code, [i for result in results for i in result.images])
 
     preset_by_service = _attach(services, presets, config)
@@ -257,6 +266,7 @@ def _build(
         names=names,
         units=units,
         code=code,
+        readers_in_use={k: frozenset(v) for k, v in readers_in_use.items()},
     )
 
 

@@ -22,6 +22,15 @@ _DOC_NAMES = re.compile(
     r"[^/]+\.(sh|bash|md|mdx|rst|txt|mk)|\.github/workflows/[^/]+\.ya?ml)$"
 )
 _COMMAND = re.compile(r"docker[ -]compose\b[^\n`]*")
+# Tools that read an env file with rules of their own (quotes and all kept).
+_ENV_FILE_READERS = (
+    ("docker-run-env-file",
+     re.compile(r"docker\s+(?:container\s+)?(?:run|create)\b[^\n`]*?--env-file[= ]+([^\s`'\"]+)")),
+    ("kubectl-from-env-file",
+     re.compile(r"kubectl\b[^\n`]*?--from-env-file[= ]+([^\s`'\"]+)")),
+)
+_DOTENV_CALL = re.compile(rb"\b(?:load_dotenv|dotenv_values)\s*\(")
+_MAX_PY_FILES = 2000
 _MAX_FILES = 400
 _MAX_BYTES = 512 * 1024
 _MAX_STACKS = 200
@@ -41,11 +50,37 @@ class ComposeStacks:
         self._read = read_text
         self._is_compose = is_compose
         self._stacks: list[tuple[str, ...]] | None = None
+        self._env_readers: dict[str, set[str]] = {}
+        self._python_dotenv: bool | None = None
 
     def stacks_with(self, path: str) -> tuple[tuple[str, ...], ...]:
         if self._stacks is None:
             self._stacks = self._scan()
         return tuple(s for s in self._stacks if path in s)
+
+    def env_file_readers(self, path: str) -> frozenset[str]:
+        """Tools the repository runs on env file ``path`` besides compose: ``docker run
+        --env-file``, ``kubectl create secret --from-env-file``, and python-dotenv when any of
+        its Python code loads env files."""
+        if self._stacks is None:
+            self._stacks = self._scan()
+        found = set(self._env_readers.get(path, ()))
+        if self._uses_python_dotenv():
+            found.add("python-dotenv")
+        return frozenset(found)
+
+    def _uses_python_dotenv(self) -> bool:
+        if self._python_dotenv is None:
+            self._python_dotenv = False
+            for path in sorted(f for f in self._files if f.endswith(".py"))[:_MAX_PY_FILES]:
+                try:
+                    text = self._read(path)
+                except UnreadableFile:
+                    continue
+                if _DOTENV_CALL.search(text.encode("utf-8", "surrogatepass")):
+                    self._python_dotenv = True
+                    break
+        return self._python_dotenv
 
     def _scan(self) -> list[tuple[str, ...]]:
         found: dict[tuple[str, ...], None] = {}
@@ -55,12 +90,22 @@ class ComposeStacks:
                 text = self._read(doc)
             except UnreadableFile:  # unreadable, binary or too large: it says nothing here
                 continue
-            if len(text) > _MAX_BYTES or "compose" not in text:
+            if len(text) > _MAX_BYTES or not any(
+                word in text for word in ("compose", "--env-file", "--from-env-file")
+            ):
                 continue
-            for m in _COMMAND.finditer(text.replace("\\\n", " ")):
+            joined = text.replace("\\\n", " ")
+            for m in _COMMAND.finditer(joined):
                 stack = self._stack(m.group(0), posixpath.dirname(doc))
                 if stack is not None and len(found) < _MAX_STACKS:
                     found[stack] = None
+            for reader, pattern in _ENV_FILE_READERS:
+                for m in pattern.finditer(joined):
+                    for where in (posixpath.dirname(doc), ""):
+                        target = posixpath.normpath(posixpath.join(where, m.group(1)))
+                        if target in self._files:
+                            self._env_readers.setdefault(target, set()).add(reader)
+                            break
         return list(found)
 
     def _stack(self, command: str, base: str) -> tuple[str, ...] | None:

@@ -252,6 +252,9 @@ class Model:
     files: list[str]
     config: Config
     units: dict[str, Unit] = field(default_factory=dict)
+    readers_in_use: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Per env file: the delivery paths the repository really uses on it (``compose-env_file``,
+    ``python-dotenv``, ``docker-run-env-file``, ``kubectl-from-env-file``...)."""
     code: list[CodeRead] = field(default_factory=list)
     """Every per-process secret found in code, linked to a service or not."""
     names: NameClassifier = field(default_factory=default_classifier, repr=False, compare=False)

@@ -4,9 +4,34 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from keydrift.model.types import Model
-from keydrift.rules._common import consumers, env_label, fp, is_secret_name, literal_location, provenance
+from keydrift.model.types import Assignment, Model
+from keydrift.rules._common import (
+    consumers,
+    env_label,
+    fp,
+    is_secret_name,
+    judged_as_secret,
+    literal_location,
+    provenance,
+)
 from keydrift.rules.interface import Finding, Rule, Severity
+
+# Views that need no second tool: what compose interpolation did to a compose file's text, a
+# Kubernetes Secret encoded twice, a mounted file read raw against keydrift's reading of it.
+_INTRINSIC = frozenset(
+    {"as-written", "compose-interpolation", "k8s-secret-data", "base64-decoded-twice",
+     "mounted-file", "keydrift-resolve", "stripped", "kustomize-envs", "kustomize-files"}
+)
+
+
+def _in_use(model: Model, a: Assignment, reader: str) -> bool:
+    """Does the repository really read ``a``'s file this way? A divergence with a tool nobody
+    runs on the file is imagined."""
+    if reader in _INTRINSIC:
+        return True
+    if reader == "python-dotenv" and any(r.reader == "kustomize-envs" for r in a.readers):
+        return True  # quotes the pod keeps: what the author meant, stripped, is the reference
+    return reader in model.readers_in_use.get(a.location.path, frozenset())
 
 
 class ReaderDivergence(Rule):
@@ -21,9 +46,10 @@ class ReaderDivergence(Rule):
             if not a.readers or a.template or not is_secret_name(model, a.variable):
                 continue
             base = a.value if a.value is not None else a.raw
-            if base is None:
+            if base is None or not judged_as_secret(a):
                 continue
-            differ = [r for r in a.readers if not r.value.equals(base)]
+            readers = [r for r in a.readers if _in_use(model, a, r.reader)]
+            differ = [r for r in readers if not r.value.equals(base)]
             if not differ:
                 continue
             where = literal_location(a)
@@ -33,7 +59,7 @@ class ReaderDivergence(Rule):
             seen.add(key)
             # Every view, the agreeing ones too: their notes say why the value changed
             # ("'$name' eaten by compose interpolation").
-            views = "; ".join(f"{r.reader} gives {fp(r.value)} ({r.note})" for r in a.readers)
+            views = "; ".join(f"{r.reader} gives {fp(r.value)} ({r.note})" for r in readers)
             yield self.finding(
                 environment=a.environment,
                 services=consumers(model, a),
