@@ -95,7 +95,8 @@ class KeydriftMetrics:
             ("reason",), registry=self.registry,
         )
         self._weak = client.Gauge(
-            SECRET_WEAK, "1 when the current secret was accepted despite strength warnings.",
+            SECRET_WEAK, "1 when the current secret is weak (accepted outside production-like "
+            "environments), else 0; the reason is never exported.",
             ("spec",), registry=self.registry, multiprocess_mode="livemax",
         )
         # Children bound once: a rejection costs one dict look-up and one increment.

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from keydrift.keyring import Keyring
@@ -105,7 +104,8 @@ class Scenario:
     alertname: str = "KeydriftSigningKeyDrift"
 
 
-def promtool_test(tmp_path: Path, scenario: Scenario, checks: dict[str, list[Any]]) -> subprocess.CompletedProcess[str]:
+def promtool_test(tmp_path: Path, scenario: Scenario,
+                  checks: dict[str, list[Any]]) -> subprocess.CompletedProcess[str]:
     doc = {
         "rule_files": [str(RULES)],
         "evaluation_interval": f"{INTERVAL_S}s",

@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import fleet as fleet_module  # the example's fleet script: same process-group bookkeeping
 import httpx
 import yaml
 
-import fleet as fleet_module  # the example's fleet script: same process-group bookkeeping
 from tests.deploy.prometheus_tools import require_binary
 
 RULES = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "keydrift.rules.yml"

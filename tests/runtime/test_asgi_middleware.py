@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from keydrift.asgi import JWTAuthMiddleware, claims_dependency, instance_id
+from keydrift.errors import TokenRejected
 from keydrift.keyring import Keyring
 from keydrift.runtime.asgi import _TokenCache, source_of
 from keydrift.secret import Provenance, ResolvedSecret, SecretValue
@@ -181,6 +182,20 @@ def test_cached_claims_are_copies(keyring_a: Keyring) -> None:
     first = app._verify(keyring_a, token)
     first["sub"] = "mallory"
     assert app._verify(keyring_a, token)["sub"] == "ann"
+
+
+def test_request_holding_the_replaced_keyring_cannot_fill_the_new_cache(keyring_a: Keyring) -> None:
+    """set_keyring() from another thread (a rotation endpoint run in a threadpool) while a
+    request that already read the previous keyring is verifying: that request's result must not
+    land in the new keyring's cache, where a token of a dropped key would stay accepted."""
+    app = JWTAuthMiddleware(echo_app, keyring=keyring_a)
+    token = keyring_a.sign({"sub": "ann"})
+    held = app.keyring  # the request read the keyring ...
+    app.set_keyring(keyring_a.rotate(SECRET_B, keep=0))  # ... then the rotation swapped it
+    assert app._verify(held, token)["sub"] == "ann"  # verified by the keyring it holds
+    assert app._cache.get(token) is None  # not remembered for the new keyring
+    with pytest.raises(TokenRejected):
+        app._verify(app.keyring, token)
 
 
 # --- fingerprint endpoint ------------------------------------------------------------------------
