@@ -95,7 +95,7 @@ def test_legacy_replicas_each_generate_a_key(fleet: Any) -> None:
     assert [len(b) for b in per_replica] == [1, 1, 1]
     assert [all(c["accepted"] > 0 for c in b.values()) for b in per_replica] == [True, False, False]
     # Without the detail token the same probe still finds the odd ones out, from kids alone.
-    public = run_probe(urls, samples=2).to_dict()
+    public = validate(run_probe(urls, samples=2).to_dict(), "probe-output-v1.json")
     assert len(public["groups"]) == 3 and all(i["key_source"] == {} for i in public["instances"])
     rates = [u["websocket"]["acceptance_rate"] for u in doc["urls"]]
     assert rates[0] == 1.0  # the replica that signed the token
