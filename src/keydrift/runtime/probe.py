@@ -560,6 +560,10 @@ async def _fingerprints(
         result.instances.append(inst)
 
 
+_MAX_SIBLINGS = 256
+_MAX_ID_LENGTH = 128
+
+
 def _expected_instances(docs: list[dict[str, Any] | None]) -> set[str]:
     """Instance ids of the sibling workers the documents announce: opaque ids in ``siblings``
     (schema 2), or ``hostname:pid`` ids derived from ``sibling_pids`` (schema 1)."""
@@ -569,7 +573,9 @@ def _expected_instances(docs: list[dict[str, Any] | None]) -> set[str]:
             continue
         siblings = doc.get("siblings")
         if isinstance(siblings, list):
-            expected.update(s for s in siblings if isinstance(s, str))
+            # Bounded: a hostile server must not make the probe wait for a million workers.
+            expected.update(s for s in siblings[:_MAX_SIBLINGS]
+                            if isinstance(s, str) and len(s) <= _MAX_ID_LENGTH)
             continue
         host, pid, pids = doc.get("hostname"), doc.get("pid"), doc.get("sibling_pids")
         if not (isinstance(host, str) and isinstance(pids, list)) or doc.get("instance_id") != (
