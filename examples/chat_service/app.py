@@ -4,6 +4,12 @@ Configured only through keydrift: the secret comes from the resolver (``ENVIRONM
 ``JWT_SECRET_<ENV>``, ``JWT_SECRET_KEY``, ``JWT_SECRET``, ``*_FILE``, ``JWT_SECRET_PREVIOUS``) and
 every request and handshake is checked by :class:`keydrift.asgi.JWTAuthMiddleware`.
 
+Optional, from the environment: ``CHAT_METRICS=1`` serves Prometheus metrics at ``/metrics``
+(docs/monitoring.md; set ``PROMETHEUS_MULTIPROC_DIR`` too with ``--workers``),
+``CHAT_INSTANCE_HEADER=1`` adds ``x-keydrift-instance`` to responses, ``CHAT_CORS_ORIGINS`` (comma
+separated) answers CORS preflights for those origins, ``KEYDRIFT_DETAIL_TOKEN`` unlocks the
+fingerprint endpoint's details.
+
 ``CHAT_LEGACY_KEYS=1`` imitates the apps behind the incidents: when no ``JWT_SECRET`` is set, each
 process generates its own key (``os.getenv("JWT_SECRET") or secrets.token_urlsafe()``), so every
 replica and every worker signs with a different key. Never do this; it is here to be caught.
@@ -19,9 +25,11 @@ import secrets
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, WebSocket, WebSocketDisconnect
+from fastapi.middleware.cors import CORSMiddleware
 from pydantic import BaseModel
 
 from keydrift.asgi import JWTAuthMiddleware, claims_dependency, instance_id
+from keydrift.metrics import KeydriftMetrics
 from keydrift.keyring import Keyring
 from keydrift.secret import Provenance, ResolvedSecret, SecretValue
 
@@ -48,12 +56,21 @@ def create_app() -> JWTAuthMiddleware:
     """The FastAPI app wrapped in the middleware (with no keyring: resolved at start-up)."""
     api = FastAPI(title="keydrift reference chat service")
     legacy = os.environ.get("CHAT_LEGACY_KEYS") == "1"
+    metrics = KeydriftMetrics() if os.environ.get("CHAT_METRICS") == "1" else None
     auth = JWTAuthMiddleware(
         api,
         keyring=_legacy_keyring() if legacy else None,
         exclude=("/login", "/healthz"),
         service_name=os.environ.get("KEYDRIFT_SERVICE", "chat"),
+        instance_header=os.environ.get("CHAT_INSTANCE_HEADER") == "1",
+        metrics=metrics,
+        metrics_path="/metrics" if metrics else None,
     )
+    origins = [o for o in os.environ.get("CHAT_CORS_ORIGINS", "").split(",") if o]
+    if origins:
+        # Inside the keydrift middleware: preflights pass through it (allow_preflight) to here.
+        api.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
+                           allow_headers=["authorization", "content-type"])
 
     @api.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -34,7 +34,7 @@ HOST = "127.0.0.1"
 # Every process group this module ever started; tests check none survives the session.
 STARTED_GROUPS: list[int] = []
 # Variables that would leak the caller's configuration into a replica.
-_SCRUB_PREFIXES = ("JWT_", "ENVIRONMENT", "CHAT_", "KEYDRIFT_")
+_SCRUB_PREFIXES = ("JWT_", "ENVIRONMENT", "CHAT_", "KEYDRIFT_", "PROMETHEUS_", "prometheus_")
 
 
 class StartupFailed(RuntimeError):
@@ -112,15 +112,18 @@ class Fleet:
 
     def start(self, name: str | None = None, env: Mapping[str, str] | None = None,
               workers: int = 1, port: int | None = None, wait: bool = True,
-              timeout: float = 30.0) -> Replica:
-        """Start one replica; with ``wait`` return once it (and each worker) answers."""
+              timeout: float = 30.0, args: tuple[str, ...] = ()) -> Replica:
+        """Start one replica; with ``wait`` return once it (and each worker) answers.
+
+        ``args`` are extra uvicorn options (e.g. ``("--root-path", "/api")``).
+        """
         name = name or f"r{len(self.replicas) + 1}"
         full_env = {**self.base_env, **(env or {})}
         port = port or free_port()
         log_path = self.log_dir / f"{name}-{port}.log"
         cmd = [sys.executable, "-m", "uvicorn", self.app, "--app-dir", str(HERE),
                "--host", HOST, "--port", str(port), "--workers", str(workers),
-               "--no-access-log", "--timeout-graceful-shutdown", "3"]
+               "--no-access-log", "--timeout-graceful-shutdown", "3", *args]
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(cmd, env=full_env, stdout=log, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True)

@@ -100,3 +100,52 @@ def test_cli_subprocess_error_paths_hide_value(canary: str, tmp_path: Path) -> N
     assert proc.returncode == 1
     assert "differ" in proc.stderr
     assert canary not in proc.stdout + proc.stderr
+
+
+def test_metrics_and_fingerprint_endpoint_hide_value_and_weak_list_position(
+        canary: str, caplog: pytest.LogCaptureFixture) -> None:
+    import asyncio
+
+    import httpx
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from keydrift.asgi import JWTAuthMiddleware
+    from keydrift.metrics import KeydriftMetrics
+    from tests.runtime.test_asgi_middleware import echo_app, lifespan
+    from tests.runtime.test_fingerprint_public import weak_listed_secret
+
+    caplog.set_level(logging.DEBUG)
+    index, weak = weak_listed_secret()
+    detail_token = "detail-" + canary  # a credential is a secret too
+    registry = CollectorRegistry()
+    # A weak listed secret accepted in development signs; the canary verifies (previous key).
+    env = {"ENVIRONMENT": "development", "JWT_SECRET": weak, "JWT_SECRET_PREVIOUS": canary}
+    app = JWTAuthMiddleware(echo_app, env=env, metrics=KeydriftMetrics(registry),
+                            metrics_path="/metrics", detail_token=detail_token)
+    asyncio.run(lifespan(app))
+    other = Keyring.from_secrets("x" + canary)
+
+    async def go() -> list[httpx.Response]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://t") as c:
+            out = [await c.get("/me", headers={"Authorization": f"Bearer {tok}"})
+                   for tok in (other.sign({"sub": "a"}), app.keyring.sign({"sub": "b"}), "x.y.z")]
+            out.append(await c.get("/metrics"))
+            out.append(await c.get("/.well-known/keydrift"))
+            out.append(await c.get("/.well-known/keydrift",
+                                   headers={"x-keydrift-detail-token": detail_token}))
+            return out
+
+    responses = asyncio.run(go())
+    assert [r.status_code for r in responses] == [401, 200, 401, 200, 200, 200]
+    metrics_text, public = responses[3].text, responses[4].text
+    assert "keydrift_secret_weak" in metrics_text and 'kid="' in metrics_text
+    exposition = generate_latest(registry).decode()
+    for text in (metrics_text, exposition, public):
+        assert canary not in text and weak not in text
+        assert f"entry {index}" not in text and "jwt-secrets" not in text
+        assert "warning" not in text.lower()
+    for resp in responses:
+        assert canary not in resp.text and weak not in resp.text and detail_token not in resp.text
+        assert canary not in str(resp.headers)
+    assert all(canary not in r.getMessage() and weak not in r.getMessage() for r in caplog.records)

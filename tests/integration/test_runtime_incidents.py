@@ -22,12 +22,15 @@ import httpx
 import pytest
 import websockets
 
+from keydrift.runtime.asgi import opaque_id
 from keydrift.runtime.probe import run_probe
 from tests.runtime.runtime_helpers import validate
 
 pytestmark = pytest.mark.integration
 
 PLACEHOLDER = "your-super-secret-jwt-key-change-me-please"
+# The operator's credential for the fingerprint endpoint's details (service, source, warnings).
+DETAIL = {"KEYDRIFT_DETAIL_TOKEN": "operator-" + secrets.token_urlsafe(32)}
 
 
 def new_secret() -> str:
@@ -77,15 +80,23 @@ async def handshakes(ws_urls: list[str], token: str, count: int,
 
 @pytest.mark.timeout(90)
 def test_legacy_replicas_each_generate_a_key(fleet: Any) -> None:
-    replicas = start_all(fleet, [(f"r{i}", {"CHAT_LEGACY_KEYS": "1"}, 1) for i in range(3)])
+    replicas = start_all(fleet, [(f"r{i}", {"CHAT_LEGACY_KEYS": "1", "CHAT_INSTANCE_HEADER": "1",
+                                            **DETAIL}, 1) for i in range(3)])
     urls = [r.url for r in replicas]
     result = run_probe(urls, samples=4, login_url=urls[0] + "/login", ws_path="/ws/chat",
-                       http_path="/me")
+                       http_path="/me", detail_token=DETAIL["KEYDRIFT_DETAIL_TOKEN"])
     doc = validate(result.to_dict(), "probe-output-v1.json")
     assert result.exit_code == 1
     assert len({i["signing_kid"] for i in doc["instances"]}) == 3
     assert len(doc["groups"]) == 3 and doc["majority_kid"] is None
     assert {i["key_source"]["kind"] for i in doc["instances"]} == {"generated"}
+    # Each HTTP answer names its instance (configured header): the verdict is per replica.
+    per_replica = [u["http"]["by_instance"] for u in doc["urls"]]
+    assert [len(b) for b in per_replica] == [1, 1, 1]
+    assert [all(c["accepted"] > 0 for c in b.values()) for b in per_replica] == [True, False, False]
+    # Without the detail token the same probe still finds the odd ones out, from kids alone.
+    public = validate(run_probe(urls, samples=2).to_dict(), "probe-output-v1.json")
+    assert len(public["groups"]) == 3 and all(i["key_source"] == {} for i in public["instances"])
     rates = [u["websocket"]["acceptance_rate"] for u in doc["urls"]]
     assert rates[0] == 1.0  # the replica that signed the token
     assert rates[1] < 1.0 and rates[2] < 1.0
@@ -155,7 +166,7 @@ def test_placeholder_replica_refused_in_staging_odd_one_out_in_development(fleet
         fleet.stop(replica)
 
     # The same configuration in a permissive environment starts, with a warning.
-    dev = {"ENVIRONMENT": "development"}
+    dev = {"ENVIRONMENT": "development", **DETAIL}
     auth, b1, b2, b3 = start_all(fleet, [
         ("dev-auth", {**dev, "JWT_SECRET": staging, "KEYDRIFT_SERVICE": "auth"}, 1),
         ("dev-b1", {**dev, "JWT_SECRET": staging}, 1),
@@ -164,7 +175,8 @@ def test_placeholder_replica_refused_in_staging_odd_one_out_in_development(fleet
     ])
     assert "weak jwt secret" in b3.output()
     urls = [r.url for r in (auth, b1, b2, b3)]
-    result = run_probe(urls, samples=2, login_url=auth.url + "/login", ws_path="/ws/chat")
+    result = run_probe(urls, samples=2, login_url=auth.url + "/login", ws_path="/ws/chat",
+                       detail_token=DETAIL["KEYDRIFT_DETAIL_TOKEN"])
     doc = validate(result.to_dict(), "probe-output-v1.json")
     assert result.exit_code == 1
     assert len(doc["odd_ones_out"]) == 1
@@ -193,17 +205,47 @@ def test_rotation_under_load_has_no_false_rejections(fleet: Any) -> None:
     stats: Counter[str] = Counter()
     kids_seen: set[str] = set()
     compatible: list[bool] = []
+    # The load balancer: clients pick among the replicas in rotation, and a replica is taken out
+    # (drained: no new request, in-flight ones finished) before it is stopped and put back once
+    # it is ready, as a rollout behind a load balancer or a Kubernetes Service does.
+    #
+    # Without the drain this test once saw an http_500 that was uvicorn's, not keydrift's: a
+    # connection accepted in the last loop iterations before a graceful shutdown is never told
+    # to close (uvicorn asks only the connections it already knows), so a keep-alive client goes
+    # on using it; after --timeout-graceful-shutdown (3 s) uvicorn cancels the request then in
+    # flight on it and answers 500 (CancelledError in run_asgi). Requests sent to a process that
+    # is shutting down measure the server, not the rotation.
+    balancer = {"in_rotation": tuple(urls)}
+    in_flight: Counter[str] = Counter()
+
+    def drain(url: str) -> None:
+        balancer["in_rotation"] = tuple(u for u in balancer["in_rotation"] if u != url)
+        deadline = time.monotonic() + 15
+        while in_flight[url] > 0:
+            assert time.monotonic() < deadline, f"requests to {url} still in flight after 15 s"
+            time.sleep(0.01)
 
     def rotate() -> None:
         current = list(replicas)
         for env in phases:
             for i, replica in enumerate(current):
+                drain(replica.url)
                 fleet.stop(replica)
                 current[i] = fleet.start(f"{replica.name}'", env, workers=2, port=replica.port)
+                balancer["in_rotation"] = (*balancer["in_rotation"], replica.url)
                 compatible.append(run_probe(urls, samples=8).rotation_compatible)
 
     async def load(done: asyncio.Event) -> None:
         async with httpx.AsyncClient(timeout=10) as client:
+
+            async def call(method: str, path: str, rng: random.Random,
+                           **kwargs: Any) -> httpx.Response:
+                url = rng.choice(balancer["in_rotation"])
+                in_flight[url] += 1
+                try:
+                    return await client.request(method, url + path, **kwargs)
+                finally:
+                    in_flight[url] -= 1
 
             async def worker(seed: int) -> None:
                 rng = random.Random(seed)
@@ -212,16 +254,17 @@ def test_rotation_under_load_has_no_false_rejections(fleet: Any) -> None:
                 while not done.is_set() or stats["ok"] < 2000:
                     try:
                         if token is None or sent % 25 == 0:
-                            resp = await client.post(rng.choice(urls) + "/login",
-                                                     json={"username": f"u{seed}"})
+                            resp = await call("POST", "/login", rng, json={"username": f"u{seed}"})
                             resp.raise_for_status()
                             token = resp.json()["access_token"]
                             kids_seen.add(token.split(".")[0])
                         sent += 1
-                        resp = await client.get(rng.choice(urls) + "/me",
-                                                headers={"Authorization": f"Bearer {token}"})
+                        resp = await call("GET", "/me", rng,
+                                          headers={"Authorization": f"Bearer {token}"})
                     except (httpx.TransportError, httpx.HTTPStatusError):
-                        stats["retried"] += 1  # a replica restarting: try another request
+                        # A pooled keep-alive connection to a process that has since been
+                        # replaced: the client notices only when it reuses it.
+                        stats["retried"] += 1
                         await asyncio.sleep(0.01)
                         continue
                     if resp.status_code == 401:
@@ -259,7 +302,8 @@ def test_rotation_under_load_has_no_false_rejections(fleet: Any) -> None:
 
 @pytest.mark.timeout(90)
 def test_four_workers_each_with_its_own_key(fleet: Any) -> None:
-    replica = fleet.start("w", {"CHAT_LEGACY_KEYS": "1"}, workers=4)
+    # The instance header (off unless configured) names the worker behind each WebSocket denial.
+    replica = fleet.start("w", {"CHAT_LEGACY_KEYS": "1", "CHAT_INSTANCE_HEADER": "1"}, workers=4)
     result = run_probe([replica.url], samples=64, login_url=replica.url + "/login",
                        ws_path="/ws/chat")
     doc = validate(result.to_dict(), "probe-output-v1.json")
@@ -270,10 +314,12 @@ def test_four_workers_each_with_its_own_key(fleet: Any) -> None:
     assert len(doc["groups"]) == 4
     # Each worker names the four processes sharing its socket: exactly the instances seen.
     with urllib.request.urlopen(replica.url + "/.well-known/keydrift", timeout=10) as resp:
-        announced = json.load(resp)["sibling_pids"]
-    assert {f"{i['instance_id'].rsplit(':', 1)[0]}:{p}" for i in doc["instances"][:1]
-            for p in announced} == set(doc["urls"][0]["instances"])
-    assert len({i["instance_id"].rsplit(":", 1)[0] for i in doc["instances"]}) == 1  # one host
+        announced = json.load(resp)["siblings"]
+    assert set(announced) == set(doc["urls"][0]["instances"])
+    # Opaque ids, one per worker, that a process on this host derives from the worker pids
+    # (and the process start times); nobody elsewhere can.
+    pids = _worker_pids(replica.proc.pid)
+    assert len(pids) == 4 and set(announced) == {opaque_id(p) for p in pids}
     ws = doc["urls"][0]["websocket"]
     # The kernel, not the probe, picks the worker for each connection and does not spread them
     # evenly (one run sent all 64 handshakes to the three workers that did not sign); the probe
@@ -358,3 +404,9 @@ def test_fleet_script_binds_loopback_and_cleans_up_on_ctrl_c(signame: str) -> No
             continue
     assert survivors == []
     assert not group_alive(proc.pid)
+
+
+def _worker_pids(supervisor: int) -> set[int]:
+    with open(f"/proc/{supervisor}/task/{supervisor}/children", encoding="ascii") as fh:
+        children = [int(p) for p in fh.read().split()]
+    return {p for p in children if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()}

@@ -61,6 +61,9 @@ def chat_like(keyring: Any, name: str, **options: Any) -> Any:
         await send({"type": "websocket.send", "text": '{"instance_id": "%s"}' % name})
         await send({"type": "websocket.close", "code": 1000})
 
+    # The probe's per-instance HTTP verdicts read the x-keydrift-instance header, which is off
+    # unless configured.
+    options.setdefault("instance_header", True)
     return JWTAuthMiddleware(inner, keyring=keyring, instance_name=name, **options)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import socket
 import subprocess
 import sys
 import time
@@ -17,7 +19,8 @@ from fastapi import Depends, FastAPI
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from keydrift.asgi import JWTAuthMiddleware, claims_dependency
+from keydrift.asgi import JWTAuthMiddleware, claims_dependency, instance_id
+from keydrift.errors import TokenRejected
 from keydrift.keyring import Keyring
 from keydrift.runtime.asgi import _TokenCache, source_of
 from keydrift.secret import Provenance, ResolvedSecret, SecretValue
@@ -69,16 +72,18 @@ def test_valid_bearer_puts_claims_in_state(keyring_a: Keyring) -> None:
     app = JWTAuthMiddleware(echo_app, keyring=keyring_a)
     token = keyring_a.sign({"sub": "ann", "role": "x"})
 
-    async def go() -> httpx.Response:
+    async def go(app: Any) -> httpx.Response:
         async with client(app) as c:
             return await c.get("/me", headers={"Authorization": f"Bearer {token}"})
 
-    resp = run(go())
+    resp = run(go(app))
     assert resp.status_code == 200
     body = resp.json()
     assert body["claims"]["sub"] == "ann" and body["claims"]["role"] == "x"
     assert body["subject"] == "ann"
-    assert ":" in resp.headers["x-keydrift-instance"]
+    assert "x-keydrift-instance" not in resp.headers  # only when configured
+    named = run(go(JWTAuthMiddleware(echo_app, keyring=keyring_a, instance_header=True)))
+    assert named.headers["x-keydrift-instance"] == instance_id()
 
 
 def test_missing_token_gets_bare_challenge(keyring_a: Keyring) -> None:
@@ -179,32 +184,56 @@ def test_cached_claims_are_copies(keyring_a: Keyring) -> None:
     assert app._verify(keyring_a, token)["sub"] == "ann"
 
 
+def test_request_holding_the_replaced_keyring_cannot_fill_the_new_cache(keyring_a: Keyring) -> None:
+    """set_keyring() from another thread (a rotation endpoint run in a threadpool) while a
+    request that already read the previous keyring is verifying: that request's result must not
+    land in the new keyring's cache, where a token of a dropped key would stay accepted."""
+    app = JWTAuthMiddleware(echo_app, keyring=keyring_a)
+    token = keyring_a.sign({"sub": "ann"})
+    held = app.keyring  # the request read the keyring ...
+    app.set_keyring(keyring_a.rotate(SECRET_B, keep=0))  # ... then the rotation swapped it
+    assert app._verify(held, token)["sub"] == "ann"  # verified by the keyring it holds
+    assert app._cache.get(token) is None  # not remembered for the new keyring
+    with pytest.raises(TokenRejected):
+        app._verify(app.keyring, token)
+
+
 # --- fingerprint endpoint ------------------------------------------------------------------------
+
+
+DETAIL = "operator-only-" + "d" * 40
 
 
 def test_fingerprint_document(monkeypatch: pytest.MonkeyPatch) -> None:
     env = {"ENVIRONMENT": "staging", "JWT_SECRET_STAGING": SECRET_A,
            "JWT_SECRET_PREVIOUS": SECRET_B}
-    app = JWTAuthMiddleware(echo_app, env=env, service_name="chat")
+    app = JWTAuthMiddleware(echo_app, env=env, service_name="chat", detail_token=DETAIL)
 
-    async def go() -> httpx.Response:
+    async def go(headers: dict[str, str]) -> httpx.Response:
         async with client(app) as c:
-            return await c.get("/.well-known/keydrift")
+            return await c.get("/.well-known/keydrift", headers=headers)
 
-    resp = run(go())
+    resp = run(go({}))
     assert resp.status_code == 200
-    doc = validate(resp.json(), "fingerprint-endpoint-v1.json")
+    doc = validate(resp.json(), "fingerprint-endpoint-v2.json")
     ring = Keyring.from_secrets(SECRET_A, [SECRET_B])
-    assert doc["service"] == "chat"
-    assert doc["environment"] == "staging"
+    assert doc["schema_version"] == 2
     assert doc["algorithm"] == "HS256"
     assert doc["signing_kid"] == ring.current_kid
     assert doc["verification_kids"] == list(ring.kids)
-    assert doc["key_source"] == {"kind": "env", "variable": "JWT_SECRET_STAGING"}
-    assert doc["instance_id"].endswith(f":{doc['pid']}")
-    assert doc["schema_version"] == 1 and doc["keydrift"]
-    assert SECRET_A not in resp.text and SECRET_B not in resp.text
+    assert doc["instance_id"] == instance_id() and str(os.getpid()) not in doc["instance_id"]
+    assert "detail" not in doc
     assert resp.headers["cache-control"] == "no-store"
+    # The detail token unlocks where the key comes from; a wrong one changes nothing.
+    assert "detail" not in run(go({"x-keydrift-detail-token": DETAIL[:-1] + "x"})).json()
+    full = run(go({"x-keydrift-detail-token": DETAIL}))
+    detail = validate(full.json(), "fingerprint-endpoint-v2.json")["detail"]
+    assert detail["service"] == "chat" and detail["environment"] == "staging"
+    assert detail["key_source"] == {"kind": "env", "variable": "JWT_SECRET_STAGING"}
+    assert detail["pid"] == os.getpid() and detail["hostname"] == socket.gethostname()
+    assert detail["keydrift"]
+    for text in (resp.text, full.text):
+        assert SECRET_A not in text and SECRET_B not in text and DETAIL not in text
 
 
 def test_fingerprint_reports_token_verdict_and_can_require_auth(keyring_a: Keyring,
@@ -222,7 +251,7 @@ def test_fingerprint_reports_token_verdict_and_can_require_auth(keyring_a: Keyri
 
     wk = "/.well-known/keydrift"
     assert run(get(open_app, wk, good)).json()["token"] == {"accepted": True}
-    verdict = validate(run(get(open_app, wk, bad)).json(), "fingerprint-endpoint-v1.json")["token"]
+    verdict = validate(run(get(open_app, wk, bad)).json(), "fingerprint-endpoint-v2.json")["token"]
     assert verdict["accepted"] is False and verdict["reason"] == "unknown_kid"
     denied = run(get(closed, wk))
     assert denied.status_code == 401 and "x-keydrift-instance" not in denied.headers
@@ -297,7 +326,8 @@ def test_weak_key_accepted_in_development_is_reported(caplog: pytest.LogCaptureF
     app = JWTAuthMiddleware(echo_app, env=env)
     caplog.set_level(logging.WARNING, logger="keydrift")
     assert run(lifespan(app))[0]["type"] == "lifespan.startup.complete"
-    doc = validate(app.describe(), "fingerprint-endpoint-v1.json")
+    assert "detail" not in validate(app.describe(), "fingerprint-endpoint-v2.json")
+    doc = validate(app.describe(detail=True), "fingerprint-endpoint-v2.json")["detail"]
     assert doc["key_warnings"] and "placeholder" in " ".join(doc["key_warnings"])
     assert placeholder not in json.dumps(doc)
     weak = [r for r in caplog.records if r.getMessage().startswith("weak jwt secret")]

@@ -231,3 +231,34 @@ def test_custom_instance_names_announce_no_workers(keyring_a: Keyring) -> None:
         result = run_probe(urls, samples=4)
     assert result.urls[0].unreached == [] and result.urls[0].samples == 4
     assert result.exit_code == 0
+
+
+def _announcing_v2(keyring: Keyring, siblings: list[str]) -> Any:
+    """A schema-2 fingerprint endpoint announcing opaque sibling ids, of which only "me" answers."""
+    doc = {"schema_version": 2, "instance_id": "me", "algorithm": "HS256",
+           "signing_kid": keyring.current_kid, "verification_kids": list(keyring.kids),
+           "siblings": siblings}
+    body = json.dumps(doc).encode()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+def test_schema_2_siblings_are_expected_and_bounded(keyring_a: Keyring) -> None:
+    with fleet(_announcing_v2(keyring_a, ["me", "ghost"])) as urls:
+        result = run_probe(urls, samples=4)
+    assert result.urls[0].unreached == ["ghost"] and result.exit_code == 1
+    # No detail in a public document: the instance is still grouped, by kid alone.
+    assert result.instances[0].key_source == {} and result.instances[0].service is None
+    validate(result.to_dict(), PROBE_SCHEMA)
+    hostile = ["me", *(f"w{i}" for i in range(100_000)), "x" * 10_000]
+    with fleet(_announcing_v2(keyring_a, hostile)) as urls:
+        bounded = run_probe(urls, samples=2)
+    assert len(bounded.urls[0].unreached) == 255  # the first 256 entries, "me" answered
+    assert all(len(u) <= 128 for u in bounded.urls[0].unreached)

@@ -30,13 +30,16 @@ from keydrift.keys import short
               help="How the WebSocket carries the token.")
 @click.option("--fingerprint-path", default="/.well-known/keydrift", show_default=True,
               help="Where the services serve the fingerprint endpoint.")
+@click.option("--detail-token", default=None, envvar="KEYDRIFT_DETAIL_TOKEN",
+              help="Credential for the fingerprint endpoint's details (service, environment, "
+              "variable, warnings), sent in x-keydrift-detail-token (or $KEYDRIFT_DETAIL_TOKEN).")
 @click.option("--timeout", type=click.FloatRange(0.05, 300), default=5.0, show_default=True,
               help="Seconds per request or handshake.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 def command(urls: tuple[str, ...], samples: int, token: str | None, login_url: str | None,
             login_body: str | None, http_path: str | None, ws_path: str | None, ws_auth: str,
-            fingerprint_path: str, timeout: float, fmt: str) -> int:
+            fingerprint_path: str, detail_token: str | None, timeout: float, fmt: str) -> int:
     """Probe URLS: group every instance by signing kid and check a token everywhere.
 
     Exit 0 when all instances agree and accept the token, 1 on disagreement, rejection or an
@@ -57,7 +60,7 @@ def command(urls: tuple[str, ...], samples: int, token: str | None, login_url: s
         list(urls), samples=samples, token=token, login_url=login_url,
         login_body=parse_login_body(login_body) if login_url else None,
         http_path=http_path, ws_path=ws_path, ws_auth=ws_auth, timeout=timeout,
-        fingerprint_path=fingerprint_path,
+        fingerprint_path=fingerprint_path, detail_token=detail_token,
     )
     if fmt == "json":
         sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")

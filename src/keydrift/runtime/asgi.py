@@ -21,24 +21,35 @@ logger with the reason, never the token or a key.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import hmac
 import json
 import logging
 import os
+import secrets
 import socket
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from keydrift._version import __version__
-from keydrift.errors import KeydriftError, TokenRejected
+from keydrift.errors import KeydriftError, TokenRejected, UsageError
 from keydrift.keyring import Keyring
+from keydrift.keys import oct_thumbprint
+from keydrift.secret import SecretValue
 from keydrift.spec import DEFAULT_JWT_SPEC, SecretSpec
+
+if TYPE_CHECKING:
+    from keydrift.metrics import KeydriftMetrics
 
 __all__ = [
     "CLAIMS_KEY",
     "DEFAULT_FINGERPRINT_PATH",
+    "DETAIL_HEADER",
+    "DETAIL_TOKEN_VARIABLE",
     "FINGERPRINT_SCHEMA_VERSION",
     "INSTANCE_HEADER",
     "KEYRING_KEY",
@@ -47,6 +58,8 @@ __all__ = [
     "JWTAuthMiddleware",
     "claims_dependency",
     "instance_id",
+    "relative_path",
+    "sibling_ids",
     "source_of",
 ]
 
@@ -59,7 +72,10 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 log = logging.getLogger("keydrift")
 
 DEFAULT_FINGERPRINT_PATH = "/.well-known/keydrift"
-FINGERPRINT_SCHEMA_VERSION = 1
+FINGERPRINT_SCHEMA_VERSION = 2
+DETAIL_HEADER = "x-keydrift-detail-token"
+DETAIL_TOKEN_VARIABLE = "KEYDRIFT_DETAIL_TOKEN"  # noqa: S105 - a variable name
+MIN_DETAIL_TOKEN_LENGTH = 32
 CLAIMS_KEY = "keydrift_claims"
 SUBJECT_KEY = "keydrift_subject"
 KEYRING_KEY = "keydrift_keyring"
@@ -69,8 +85,93 @@ _SOURCE_KINDS = ("env", "file", "dotenv", "generated")
 
 
 def instance_id() -> str:
-    """``hostname:pid``: tells apart replicas (hostname) and workers behind one port (pid)."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """This process's opaque instance id (see :func:`opaque_id`); unique per process."""
+    return _own_id(os.getpid())
+
+
+@functools.lru_cache(maxsize=16)
+def _own_id(pid: int) -> str:
+    # Keyed by pid, so a forked worker computes its own id instead of inheriting its parent's.
+    return opaque_id(pid) or _fallback_id(pid)
+
+
+def opaque_id(pid: int) -> str | None:
+    """An id for process ``pid`` of this host that tells processes apart without naming them.
+
+    The public fingerprint endpoint must not give away hostnames or pids, yet the workers
+    sharing a port must be able to name each other (so the probe knows whom to expect). So the
+    id is an HMAC, keyed with the kernel's boot id (random per boot, readable only on this host),
+    of the hostname, the pid and the process start time: siblings compute each other's ids from
+    /proc, nobody outside can invert them, and a reused pid gets a new id. ``None`` when the
+    process is gone or /proc cannot tell (non-Linux: see :func:`instance_id`).
+    """
+    started = _start_time(pid)
+    key = _boot_id()
+    if started is None or key is None:
+        return None
+    return _derive_id(key, socket.gethostname(), pid, started)
+
+
+@functools.lru_cache(maxsize=256)
+def _derive_id(key: bytes, host: str, pid: int, started: str) -> str:
+    digest = hmac.new(key, f"{host}\0{pid}\0{started}".encode(), hashlib.sha256).digest()
+    return digest[:12].hex()
+
+
+@functools.lru_cache(maxsize=1)
+def _boot_id() -> bytes | None:
+    try:
+        with open("/proc/sys/kernel/random/boot_id", "rb") as fh:
+            value = fh.read(128).strip()
+    except OSError:
+        return None
+    return value or None
+
+
+def _start_time(pid: int) -> str | None:
+    """Start time of ``pid`` in clock ticks since boot (field 22 of /proc/PID/stat); ``None`` for
+    a process that is gone or a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            fields = fh.read(4096).rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    if len(fields) < 20 or fields[0] in ("Z", "X"):
+        return None
+    return fields[19]
+
+
+@functools.lru_cache(maxsize=16)
+def _fallback_id(pid: int) -> str:
+    # Without /proc, siblings cannot derive each other's ids anyway (sibling_pids() is empty):
+    # a random id per process is as opaque and as unique.
+    return secrets.token_hex(12)
+
+
+def sibling_ids() -> list[str]:
+    """Opaque ids (:func:`opaque_id`) of the workers sharing this process's listening socket,
+    this one included; ``[]`` where that cannot be told."""
+    ids = [opaque_id(pid) for pid in sibling_pids()]
+    return sorted({i for i in ids if i is not None})
+
+
+def relative_path(scope: Scope) -> str:
+    """The request path relative to the ASGI ``root_path``.
+
+    ASGI servers include ``root_path`` in ``path`` (uvicorn --root-path /api serves ``/login``
+    as path ``/api/login``); exclusions and the fingerprint path are written for the app, so they
+    are matched against what follows ``root_path``. Same rule as Starlette's ``get_route_path``
+    (which this module cannot import: it is plain ASGI); tests compare the two.
+    """
+    path: str = scope["path"]
+    root: str = scope.get("root_path") or ""
+    if not root or not path.startswith(root):
+        return path
+    if path == root:
+        return ""
+    if path[len(root)] == "/":
+        return path[len(root):]
+    return path
 
 
 def sibling_pids() -> list[int]:
@@ -165,14 +266,15 @@ class _TokenCache:
 
     Clients reuse one token for many requests; re-running HMAC and JSON decoding for each is most
     of the middleware's cost. A hit is honoured only while ``exp`` (and ``nbf``) still hold, tokens
-    without ``exp`` are never cached, and the cache belongs to one keyring, so it cannot outlive a
-    key change. Rejections are not cached: a rejected token is retried in full.
+    without ``exp`` are never cached, and the cache belongs to one keyring (``owner``), so it
+    cannot outlive a key change. Rejections are not cached: a rejected token is retried in full.
     """
 
-    __slots__ = ("_data", "_size")
+    __slots__ = ("_data", "_size", "owner")
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, owner: Keyring | None = None) -> None:
         self._size = size
+        self.owner = owner
         self._data: OrderedDict[str, tuple[dict[str, Any], float, float]] = OrderedDict()
 
     def get(self, token: str) -> dict[str, Any] | None:
@@ -217,8 +319,25 @@ class JWTAuthMiddleware:
     supports the ASGI denial-response extension (uvicorn does); ``websocket_denial_body=False``
     sends a bare close instead (the server then answers a body-less 403).
 
-    ``instance_name`` replaces the default instance id (``hostname:pid``); it must be unique per
-    process, or the probe will take several workers for one.
+    ``instance_name`` replaces the default opaque instance id; it must be unique per process, or
+    the probe will take several workers for one.
+
+    Paths (exclusions, the fingerprint path) are matched relative to the ASGI ``root_path``
+    (``uvicorn --root-path /api``). CORS preflights (``OPTIONS`` with ``Origin`` and
+    ``Access-Control-Request-Method``) pass through unauthenticated to the app, whose CORS
+    middleware answers them, unless ``allow_preflight=False``: browsers never send credentials
+    on a preflight.
+
+    The fingerprint endpoint is public but says only what the probe needs (kids, an opaque
+    instance id, opaque ids of sibling workers). Hostname, pid, environment, the variable read and
+    strength warnings are added for requests carrying ``detail_token`` (default:
+    ``$KEYDRIFT_DETAIL_TOKEN``) in the ``x-keydrift-detail-token`` header: a credential of its
+    own, at least 32 characters, never one of the signing keys.
+
+    ``metrics`` (a :class:`keydrift.metrics.KeydriftMetrics`) publishes the keys this process
+    holds and counts rejections by reason; ``metrics_path`` (e.g. ``"/metrics"``) also serves the
+    Prometheus exposition there, unauthenticated like the fingerprint endpoint. See
+    docs/monitoring.md.
     """
 
     def __init__(
@@ -237,12 +356,16 @@ class JWTAuthMiddleware:
         websocket_denial_body: bool = True,
         fingerprint_path: str | None = DEFAULT_FINGERPRINT_PATH,
         fingerprint_auth: bool = False,
-        instance_header: bool | None = None,
+        instance_header: bool = False,
         service_name: str | None = None,
         instance_name: str | None = None,
         audience: str | None = None,
         issuer: str | None = None,
         cache_size: int = 4096,
+        detail_token: str | SecretValue | None = None,
+        allow_preflight: bool = True,
+        metrics: KeydriftMetrics | None = None,
+        metrics_path: str | None = None,
     ) -> None:
         self.app = app
         self.spec = spec or DEFAULT_JWT_SPEC
@@ -250,7 +373,7 @@ class JWTAuthMiddleware:
         self._dotenv_path = dotenv_path
         self._environment = environment
         self._keyring: Keyring | None = None
-        self._cache = _TokenCache(cache_size)
+        self._cache = _TokenCache(0)
         self._cache_size = cache_size
         self._source: dict[str, str | None] = {"kind": "literal", "variable": None}
         exact: set[str] = set()
@@ -268,11 +391,18 @@ class JWTAuthMiddleware:
         self.websocket_denial_body = websocket_denial_body
         self.fingerprint_path = fingerprint_path
         self.fingerprint_auth = fingerprint_auth
-        # The instance header repeats what a public fingerprint endpoint already says; when that
-        # endpoint is off or behind auth, the header would leak it, so it follows by default.
-        if instance_header is None:
-            instance_header = fingerprint_path is not None and not fingerprint_auth
+        # Off unless asked for: it names the process behind every response, which only helps
+        # someone who is told to look (the probe's per-worker verdicts).
         self.instance_header = instance_header
+        self.allow_preflight = allow_preflight
+        self._detail_digest = _detail_digest(detail_token, env)
+        self.metrics = metrics
+        self._metrics_pid = -1
+        if metrics_path is not None and metrics is None:
+            raise UsageError("metrics_path needs metrics=KeydriftMetrics()")
+        self.metrics_path = metrics_path
+        self._metrics_app: ASGIApp | None = None
+        self._weak: bool | None = None
         self.service_name = service_name or os.environ.get("KEYDRIFT_SERVICE") or "unnamed"
         self.audience = audience
         self.issuer = issuer
@@ -300,6 +430,12 @@ class JWTAuthMiddleware:
     def set_keyring(self, keyring: Keyring) -> None:
         """Swap the keyring (after a rotation); cached verifications are dropped."""
         self._install(keyring, self._environment)
+        self._republish_metrics()
+
+    def _republish_metrics(self) -> None:
+        # Only where this process already published: a parent that forks later stays silent.
+        if self._metrics_pid == os.getpid():
+            self._publish_metrics()
 
     def _install(self, keyring: Keyring, environment: str | None) -> None:
         if environment is None:
@@ -312,9 +448,14 @@ class JWTAuthMiddleware:
             except KeydriftError:
                 environment = None
         self._environment = environment
+        self._check_detail_token(keyring)
         self._source = source_of(keyring)
         self._warnings: list[str] = []
-        self._cache = _TokenCache(self._cache_size)
+        self._weak = None
+        # A new cache owned by the new keyring; _verify uses a cache only with its owner, so a
+        # request still holding the previous keyring (set_keyring called from another thread)
+        # cannot leave a token verified by a dropped key in the new keyring's cache.
+        self._cache = _TokenCache(self._cache_size, keyring)
         self._keyring = keyring
 
     def _load(self) -> None:
@@ -337,11 +478,58 @@ class JWTAuthMiddleware:
             log.removeFilter(quiet)
         if current.fingerprint == keyring.current_kid:
             self._warnings = list(current.warnings)
+            self._weak = bool(current.warnings)
+        self._republish_metrics()
         log.info(
             "keydrift: %s signs with kid %s (%s, %s), verifies %d key(s)",
             self.service_name, keyring.fingerprint, self._source["kind"],
             self._source["variable"] or "-", len(keyring.kids),
         )
+
+    def _check_detail_token(self, keyring: Keyring) -> None:
+        if self._detail_digest is None:
+            return
+        if self._detail_digest[1] in keyring.kids:
+            raise UsageError(
+                "the fingerprint endpoint's detail token is one of the signing keys",
+                advice=f"set {DETAIL_TOKEN_VARIABLE} to a credential of its own "
+                "(`keydrift generate`): whoever reads the details must not be able to sign",
+            )
+
+    def _detail_allowed(self, scope: Scope) -> bool:
+        if self._detail_digest is None:
+            return False
+        for name, value in scope["headers"]:
+            if name == DETAIL_HEADER.encode():
+                # Digests of equal length, compared in constant time: neither the length nor a
+                # prefix of the credential can be learnt from timing.
+                given = hashlib.sha256(value.strip()).digest()
+                return hmac.compare_digest(given, self._detail_digest[0])
+        return False
+
+    # --- metrics ---------------------------------------------------------------------------
+
+    def _publish_metrics(self) -> None:
+        """Publish the keyring on ``metrics`` from this process (once per worker pid).
+
+        Not done at construction: a server that builds the app and then forks workers (gunicorn
+        --preload) would otherwise leave the parent's view in the metrics as a phantom worker.
+        """
+        if self.metrics is None or self._keyring is None:
+            return
+        self.metrics.observe_keyring(self.spec.name, self._environment, self._keyring,
+                                     weak=self._weak)
+        self._metrics_pid = os.getpid()
+
+    async def _serve_metrics(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._metrics_app is None:
+            assert self.metrics is not None
+            self._metrics_app = self.metrics.asgi_app()
+        await self._metrics_app(scope, receive, send)
+
+    def _count_rejection(self, reason: str) -> None:
+        if self.metrics is not None:
+            self.metrics.rejected(reason)
 
     def _ident(self) -> tuple[str, tuple[bytes, bytes]]:
         # Computed per pid: a server that forks workers after import must not report the
@@ -357,6 +545,8 @@ class JWTAuthMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
+        if self.metrics is not None and self._metrics_pid != os.getpid():
+            self._publish_metrics()  # servers without lifespan, or a fork after start-up
         if kind == "http":
             await self._http(scope, receive, send)
         elif kind == "websocket":
@@ -371,6 +561,14 @@ class JWTAuthMiddleware:
             bool(self._exclude_prefixes) and path.startswith(self._exclude_prefixes)
         )
 
+    def _preflight(self, scope: Scope) -> bool:
+        """A CORS preflight: OPTIONS with Origin and Access-Control-Request-Method (Fetch
+        standard). Browsers never attach credentials to it, so authenticating it can only fail."""
+        if not self.allow_preflight or scope["method"] != "OPTIONS":
+            return False
+        names = {name for name, _ in scope["headers"]}
+        return b"origin" in names and b"access-control-request-method" in names
+
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._keyring is not None:
             await self.app(scope, receive, send)
@@ -379,6 +577,7 @@ class JWTAuthMiddleware:
         if first["type"] == "lifespan.startup":
             try:
                 self._load()
+                self._publish_metrics()
             except KeydriftError as exc:
                 # The server logs this message and exits non-zero (uvicorn: 3). The inner app
                 # never sees the startup: it must not run half-configured.
@@ -405,18 +604,24 @@ class JWTAuthMiddleware:
         return self._keyring
 
     def _verify(self, keyring: Keyring, token: str) -> dict[str, Any]:
-        claims = self._cache.get(token)
+        cache = self._cache
+        if cache.owner is not keyring:
+            return keyring.verify(token)  # the keyring was swapped since this request read it
+        claims = cache.get(token)
         if claims is None:
             claims = keyring.verify(token)
-            self._cache.put(token, claims)
+            cache.put(token, claims)
         return claims
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope["path"]
+        path = relative_path(scope)
         if path == self.fingerprint_path:
             await self._fingerprint(scope, send)
             return
-        if self._excluded(path):
+        if path == self.metrics_path:
+            await self._serve_metrics(scope, receive, send)
+            return
+        if self._excluded(path) or self._preflight(scope):
             _put_keyring(scope, self._keyring)
             await self.app(scope, receive, self._with_instance(send))
             return
@@ -434,6 +639,7 @@ class JWTAuthMiddleware:
         try:
             claims = self._verify(keyring, token)
         except TokenRejected as exc:
+            self._count_rejection(exc.reason)
             log.warning("keydrift: 401 %s: %s (%s) [token from %s]", path, exc.reason,
                         exc.detail, via)
             await self._deny_http(send, exc.reason, exc.detail, exc.advice)
@@ -502,7 +708,7 @@ class JWTAuthMiddleware:
     # --- WebSocket -------------------------------------------------------------------------
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope["path"]
+        path = relative_path(scope)
         if self._excluded(path):
             _put_keyring(scope, self._keyring)
             await self.app(scope, receive, send)
@@ -521,6 +727,7 @@ class JWTAuthMiddleware:
             try:
                 claims = self._verify(keyring, token)
             except TokenRejected as exc:
+                self._count_rejection(exc.reason)
                 reason, detail = exc.reason, exc.detail
         if claims is None:
             log.warning("keydrift: refused WebSocket handshake %s: %s (%s)%s", path, reason,
@@ -600,25 +807,36 @@ class JWTAuthMiddleware:
 
     # --- fingerprint endpoint --------------------------------------------------------------
 
-    def describe(self) -> dict[str, Any]:
-        """The fingerprint document: which keys this instance holds, by thumbprint only."""
+    def describe(self, *, detail: bool = False) -> dict[str, Any]:
+        """The fingerprint document: which keys this instance holds, by thumbprint only.
+
+        The public part is what ``keydrift probe`` needs: kids, an opaque instance id and the
+        opaque ids of the sibling workers. ``detail`` (for holders of the detail token) adds
+        what tells an operator where to look and would help an attacker choose a target:
+        hostname, pids, environment, the variable read, strength warnings.
+        """
         keyring = self.keyring
-        ident = self._ident()[0]
-        return {
+        doc: dict[str, Any] = {
             "schema_version": FINGERPRINT_SCHEMA_VERSION,
-            "keydrift": __version__,
-            "service": self.service_name,
-            "instance_id": ident,
-            "hostname": socket.gethostname(),
-            "pid": os.getpid(),
-            "environment": self._environment,
+            "instance_id": self._ident()[0],
             "algorithm": keyring.algorithm,
             "signing_kid": keyring.current_kid,
             "verification_kids": list(keyring.kids),
-            "key_source": dict(self._source),
-            "key_warnings": list(self._warnings),
-            "sibling_pids": sibling_pids(),
+            # A custom instance name is not derived from the pid: siblings cannot be named.
+            "siblings": [] if self._instance_name else sibling_ids(),
         }
+        if detail:
+            doc["detail"] = {
+                "keydrift": __version__,
+                "service": self.service_name,
+                "hostname": socket.gethostname(),
+                "pid": os.getpid(),
+                "sibling_pids": sibling_pids(),
+                "environment": self._environment,
+                "key_source": dict(self._source),
+                "key_warnings": list(self._warnings),
+            }
+        return doc
 
     async def _unavailable(self, send: Send) -> None:
         # No keyring could be resolved: refuse everything rather than serve unauthenticated.
@@ -647,7 +865,7 @@ class JWTAuthMiddleware:
             detail = verdict["detail"] if verdict else "this endpoint requires a bearer token"
             await self._deny_http(send, reason, detail)
             return
-        doc = self.describe()
+        doc = self.describe(detail=self._detail_allowed(scope))
         if verdict is not None:
             # Lets the probe check a token on this exact worker, which a shared port hides.
             doc["token"] = verdict
@@ -722,3 +940,22 @@ def claims_dependency(*, required: bool = True) -> Callable[..., Any]:
         "connection": HTTPConnection, "return": dict[str, Any] | None,
     }
     return keydrift_claims
+
+
+def _detail_digest(
+    token: str | SecretValue | None, env: Mapping[str, str] | None
+) -> tuple[bytes, str] | None:
+    """SHA-256 and RFC 7638 thumbprint of the detail token; the token itself is not kept."""
+    if token is None:
+        token = (os.environ if env is None else env).get(DETAIL_TOKEN_VARIABLE) or None
+    if token is None:
+        return None
+    value = token if isinstance(token, SecretValue) else SecretValue(token)
+    raw = value.reveal()
+    if len(raw) < MIN_DETAIL_TOKEN_LENGTH:
+        raise UsageError(
+            f"the fingerprint endpoint's detail token is {len(raw)} bytes; at least "
+            f"{MIN_DETAIL_TOKEN_LENGTH} are required",
+            advice="generate one with `keydrift generate`",
+        )
+    return hashlib.sha256(raw.strip()).digest(), oct_thumbprint(raw)

@@ -3,7 +3,7 @@
 :func:`probe` returns a :class:`ProbeResult` (data only; the CLI renders it). For every URL it
 fetches the fingerprint endpoint ``samples`` times concurrently, each on a new connection, so that
 the workers sharing one port answer too; instances are told apart by their ``instance_id``
-(hostname and pid) and grouped by signing ``kid``. With a token (given, or obtained from a login
+(opaque, one per process) and grouped by signing ``kid``. With a token (given, or obtained from a login
 request) it also calls a protected HTTP path and opens WebSockets, and reports acceptance per URL
 and, where the server names itself (the ``x-keydrift-instance`` header, or a first WebSocket
 message carrying ``instance_id``), per instance.
@@ -27,7 +27,12 @@ from urllib.parse import urlsplit, urlunsplit
 from keydrift._version import __version__
 from keydrift.errors import UsageError
 from keydrift.keys import short
-from keydrift.runtime.asgi import DEFAULT_FINGERPRINT_PATH, INSTANCE_HEADER, WS_BEARER_SUBPROTOCOL
+from keydrift.runtime.asgi import (
+    DEFAULT_FINGERPRINT_PATH,
+    DETAIL_HEADER,
+    INSTANCE_HEADER,
+    WS_BEARER_SUBPROTOCOL,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -354,6 +359,7 @@ async def probe(
     timeout: float = 5.0,
     fingerprint_path: str = DEFAULT_FINGERPRINT_PATH,
     concurrency: int = 200,
+    detail_token: str | None = None,
 ) -> ProbeResult:
     """Probe ``urls``; see the module docstring. Raises only :class:`UsageError` for bad input."""
     if not urls:
@@ -387,8 +393,11 @@ async def probe(
         if token:
             result.token_kid = _kid_of(token)
         auth = {"authorization": f"Bearer {token}"} if token else {}
+        # The detail token goes to the fingerprint endpoint only: it unlocks the document's
+        # "detail" (service, environment, source, warnings) and is no business of the app's.
+        fp_headers = {**auth, DETAIL_HEADER: detail_token} if detail_token else auth
         await asyncio.gather(*(
-            _fingerprints(client, gate, report, fingerprint_path, auth, result)
+            _fingerprints(client, gate, report, fingerprint_path, fp_headers, result)
             for report in result.urls
         ))
         if token and http_path:
@@ -526,20 +535,24 @@ async def _fingerprints(
                 inst.urls.append(report.url)
             continue
         kids = doc.get("verification_kids")
-        source = doc.get("key_source")
         verdict = doc.get("token")
-        warnings = doc.get("key_warnings")
+        # Schema 2 keeps service, environment, source and warnings under "detail", sent only to
+        # holders of the detail token; schema 1 had them at the top level.
+        about = doc.get("detail") if doc.get("schema_version") != 1 else doc
+        about = about if isinstance(about, dict) else {}
+        source = about.get("key_source")
+        warnings = about.get("key_warnings")
         inst = Instance(
             instance_id=iid,
             url=report.url,
             urls=[report.url],
-            service=_str_or_none(doc.get("service")),
-            environment=_str_or_none(doc.get("environment")),
+            service=_str_or_none(about.get("service")),
+            environment=_str_or_none(about.get("environment")),
             algorithm=_str_or_none(doc.get("algorithm")),
             signing_kid=str(doc["signing_kid"]),
             verification_kids=[str(k) for k in kids] if isinstance(kids, list) else [],
             key_source=dict(source) if isinstance(source, dict) else {},
-            keydrift_version=_str_or_none(doc.get("keydrift")),
+            keydrift_version=_str_or_none(about.get("keydrift")),
             token=dict(verdict) if isinstance(verdict, dict) else None,
             key_warnings=[str(w) for w in warnings] if isinstance(warnings, list) else [],
         )
@@ -547,11 +560,22 @@ async def _fingerprints(
         result.instances.append(inst)
 
 
+_MAX_SIBLINGS = 256
+_MAX_ID_LENGTH = 128
+
+
 def _expected_instances(docs: list[dict[str, Any] | None]) -> set[str]:
-    """Instance ids of the sibling workers the documents announce (``hostname:pid`` ids only)."""
+    """Instance ids of the sibling workers the documents announce: opaque ids in ``siblings``
+    (schema 2), or ``hostname:pid`` ids derived from ``sibling_pids`` (schema 1)."""
     expected: set[str] = set()
     for doc in docs:
         if doc is None:
+            continue
+        siblings = doc.get("siblings")
+        if isinstance(siblings, list):
+            # Bounded: a hostile server must not make the probe wait for a million workers.
+            expected.update(s for s in siblings[:_MAX_SIBLINGS]
+                            if isinstance(s, str) and len(s) <= _MAX_ID_LENGTH)
             continue
         host, pid, pids = doc.get("hostname"), doc.get("pid"), doc.get("sibling_pids")
         if not (isinstance(host, str) and isinstance(pids, list)) or doc.get("instance_id") != (
