@@ -624,14 +624,20 @@ def effective_for(service: Service, spec: SecretSpec, environment: str | None) -
     winner: Assignment | None = None
     variable: str | None = None
     shadowed: list[Assignment] = []
+    empty: tuple[str, Assignment] | None = None
     for name in spec.variables_for(environment):
         found = _lookup(service, name, spec.file_suffix)
         if found is None:
+            given = service.env.get(name)
+            if empty is None and given is not None and given.value is not None:
+                empty = (name, given)  # set to "": unset for the resolver, but say where
             continue
         if winner is None:
             winner, variable = found, name
         else:
             shadowed.append(found)
+    if winner is None and empty is not None:
+        variable, winner = empty
     return Effective(
         service=service,
         environment=environment,

@@ -180,7 +180,7 @@ def is_secret_variable(name: str) -> bool:
     return default_classifier().is_secret(name)
 
 
-_TEMPLATE = re.compile(r"(^|[./_-])(example|sample|template|dist|tpl|defaults?)([./_-]|$)", re.I)
+_TEMPLATE = re.compile(r"(^|[./_-])(example|sample|template|dist|tpl)([./_-]|$)", re.I)
 
 
 def is_template_path(path: str) -> bool:

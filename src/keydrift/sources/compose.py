@@ -599,8 +599,9 @@ class _Reader:
             and whole.group("op") in ("-", ":-")
             and (self.interp.values.get(whole.group("braced")) or None) is None
         ):
-            # `${VAR:-default}`: the default is what every deployment that leaves VAR unset runs.
-            default = True
+            # `${VAR:-default}`: the default is what every deployment that leaves VAR unset runs,
+            # written right here.
+            default = literal = True
             chain = (*chain, Step(item.location, f"default of ${{{whole.group('braced')}:-...}}"))
         elif unresolved and result.text != text:
             readers = (

@@ -39,6 +39,9 @@ def _prefilter(names: str) -> LinePrefilter:
     n = names.encode()
     pattern = re.compile(
         rb"(?i)(?:" + n + rb")[\w\]'\"]*\s*(?::\s*\w+\s*)?[:=]\s*\(?\s*(?:[rbuf]{0,2}['\"]|$)"
+        # a key made up per process: `SECRET_KEY = os.urandom(24)`, Field(default_factory=...)
+        + rb"|(?:" + n + rb")[^\n]*(?:urandom|token_(?:hex|urlsafe|bytes)|uuid[14]|generate_key|"
+        rb"get_random_\w+|default_factory)"
         + rb"|['\"][\w.-]*(?:" + n + rb")[\w.-]*['\"]\s*[,\]]"
         + rb"|['\"]\w*(?:" + n + rb")\w*="
         + rb"|" + _FLAGS

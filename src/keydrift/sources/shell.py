@@ -24,6 +24,7 @@ _SHELL_NAMES = frozenset({".envrc", ".profile", ".bashrc", ".zshrc"})
 _ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _PREFIX_WORDS = frozenset({"export", "declare", "readonly", "local", "-x", "-r", "env"})
 _PLAIN = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(\S*)$")
+_DEFAULT = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?-([^}]*)\}")
 _FLAG_TEXT = r"--set-env-vars|--update-env-vars|--env-vars|--from-literal|\s-e\s|--env[= ]"
 # A line with a secret-like word (or a deploy flag) and an `=` is worth splitting.
 _PREFILTER = LinePrefilter(
@@ -69,11 +70,18 @@ class ShellSource(Source):
             while i < len(words) and _ASSIGN.match(words[i]):
                 name, _, value = words[i].partition("=")
                 resolved = self._value(value, known)
+                # `JWT_SECRET=${JWT_SECRET:-literal}`: the literal is what runs wherever the
+                # variable is not exported.
+                fallback = _DEFAULT.fullmatch(value)
+                default = bool(
+                    fallback and fallback.group(1) not in known and "$" not in fallback.group(2)
+                )
                 if resolved is not None:
                     known[name] = resolved
                 collector.add(
                     name, resolved, line_no, f"{name}=...",
-                    literal=resolved is not None and "$" not in value,
+                    literal=resolved is not None and ("$" not in value or default),
+                    default=default,
                 )
                 i += 1
             pairs = pairs_from_args(words)

@@ -47,6 +47,7 @@ class ScriptCollector:
         *,
         literal: bool = True,
         env_hint: str | None = None,
+        default: bool = False,
     ) -> Assignment | None:
         if variable in ENVIRONMENT_VARIABLES and value:
             self.declared = environment_from_name(value, self.ctx.config.environments) or (
@@ -66,6 +67,7 @@ class ScriptCollector:
             raw=SecretValue(value) if value is not None else None,
             template=self.ctx.template,
             literal=literal and value is not None,
+            default=default,
             tracked=self.ctx.tracked,
         )
         self.result.assignments.append(assignment)
