@@ -141,7 +141,8 @@ def test_other_compose_files_are_alternatives_unless_stacked(tmp_path: Path) -> 
     assert {s.name: s.environment for s in model.services if s.name == "debug-ui"} == {"debug-ui": None}
     assert len({s.unit for s in model.services}) == 2
     # A Makefile that passes both with -f makes them one project too.
-    files["Makefile"] = "prod:\n\tdocker compose -f docker-compose.yml -f docker-compose.production.yaml up -d\n"
+    files["Makefile"] = ("prod:\n\tdocker compose -f docker-compose.yml "
+                         "-f docker-compose.production.yaml up -d\n")
     model = build_model([str(tree(tmp_path / "b", files, tracked=False))])
     stacked = [s for s in model.services if " + " in s.unit]
     assert {s.name for s in stacked} == {"api", "debug-ui"}
