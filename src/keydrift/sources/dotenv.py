@@ -119,7 +119,10 @@ class DotenvSource(Source):
                     environment=env,
                     raw=SecretValue(entry.literal) if entry.literal is not None else None,
                     template=ctx.template,
-                    literal=entry.parsed is not None and "$" not in (entry.parsed or ""),
+                    # single-quoted values are literal, `$` included (python-dotenv, compose)
+                    literal=entry.parsed is not None and (
+                        "$" not in entry.parsed or (entry.literal or "").lstrip().startswith("'")
+                    ),
                     tracked=ctx.tracked,
                     readers=reader_views(entry),
                 )
