@@ -23,8 +23,8 @@ def test_numbers_flags_and_expansions_are_never_secrets(tmp_path: Path) -> None:
         "docker-compose.yml": "services:\n  auth:\n    image: acme/auth\n    env_file: .env\n"
                               "    environment:\n      GOTRUE_JWT_EXP: 3600\n"
                               "      PGRST_APP_SETTINGS_JWT_EXP: 3600\n",
-        "entrypoint.sh": ('for key in $(env | grep ^SECRETS_); do\n  local SECRET_KEY="${key#SECRETS_}"\n'
-                          '  SECRET_VAR="${!key}"\ndone\n'),
+        "entrypoint.sh": ('for key in $(env | grep ^SECRETS_); do\n'
+                          '  local SECRET_KEY="${key#SECRETS_}"\n  SECRET_VAR="${!key}"\ndone\n'),
         "app/settings.py": "import os\nENABLE_EMAIL_PASSWORD = os.environ.get('ENABLE_EMAIL_PASSWORD', '1')\n",
     })
     assert rules(findings(root)) == []
@@ -34,7 +34,8 @@ def test_non_signing_secrets_are_worded_as_what_they_are(tmp_path: Path) -> None
     root = tree(tmp_path, {
         "k8s/secret.yaml": ("apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: production}\n"
                             "stringData:\n  POSTGRES_PASSWORD: change-me-in-production\n"),
-        "k8s/app.yaml": ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: app, namespace: production}\n"
+        "k8s/app.yaml": ("apiVersion: apps/v1\nkind: Deployment\n"
+                         "metadata: {name: app, namespace: production}\n"
                          "spec:\n  template:\n    spec:\n      containers:\n      - name: app\n"
                          "        image: acme/app\n        envFrom:\n        - secretRef: {name: db}\n"),
     })
