@@ -25,7 +25,8 @@ def test_numbers_flags_and_expansions_are_never_secrets(tmp_path: Path) -> None:
                               "      PGRST_APP_SETTINGS_JWT_EXP: 3600\n",
         "entrypoint.sh": ('for key in $(env | grep ^SECRETS_); do\n'
                           '  local SECRET_KEY="${key#SECRETS_}"\n  SECRET_VAR="${!key}"\ndone\n'),
-        "app/settings.py": "import os\nENABLE_EMAIL_PASSWORD = os.environ.get('ENABLE_EMAIL_PASSWORD', '1')\n",
+        "app/settings.py": ("import os\n"
+                            "ENABLE_EMAIL_PASSWORD = os.environ.get('ENABLE_EMAIL_PASSWORD', '1')\n"),
     })
     assert rules(findings(root)) == []
 
