@@ -36,9 +36,10 @@ class MissingSecret(Rule):
                 assert e.assignment is not None
                 locations.append(literal_location(e.assignment))
                 steps.extend(e.assignment.chain)
-            state = (f"sets {empty[0].variable} to an empty string" if empty
-                     else f"sets none of {wanted}")
-            verb = "service" if len(names) == 1 else "services"
+            plural = len(names) > 1
+            state = (f"set{'' if plural else 's'} {empty[0].variable} to an empty string" if empty
+                     else f"set{'' if plural else 's'} none of {wanted}")
+            verb = "services" if plural else "service"
             message = f"{verb} {join(names)} {state} in {envs_label(ms.environments)}"
             severity = Severity.ERROR
             volume = key_volume(ms.preset, ms.spec, (e.service for e in ms.missing))

@@ -61,6 +61,13 @@ class WeakSecret(Rule):
                     wanted.add("low_entropy")
                 problems = [p for p in report.problems if p.code in wanted]
                 required = _MIN_KEY_BYTES
+                text = a.value.reveal_text()
+                if kind in (SecretKind.ENCRYPTION_KEY, SecretKind.SESSION_KEY) and (
+                    text.isalpha() and text.islower() and len(text) < 32 and not problems
+                ):
+                    # "supabaserealtime": words, not random bytes; a dictionary attack finds it.
+                    problems.append(StrengthProblem(
+                        "low_entropy", "only lower-case letters: words, not random bytes"))
                 if kind in (SecretKind.ENCRYPTION_KEY, SecretKind.SESSION_KEY) and (
                     len(a.value) < _MIN_KEY_BYTES
                 ):
