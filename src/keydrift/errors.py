@@ -7,6 +7,7 @@ callers log these messages, and tracebacks end up in shared dashboards.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import StrEnum
 from typing import ClassVar
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "InputError",
     "KeydriftError",
     "MissingSecretError",
+    "RejectReason",
     "SecretConflictError",
     "SecretFileError",
     "TokenRejected",
@@ -99,6 +101,20 @@ class SecretFileError(KeydriftError):
     exit_code: ClassVar[int] = 1
 
 
+class RejectReason(StrEnum):
+    """Why a token was rejected: a fixed vocabulary (metrics label it, JSON carries it)."""
+
+    SIGNATURE = "signature"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not_yet_valid"
+    AUDIENCE = "audience"
+    ISSUER = "issuer"
+    ALGORITHM = "algorithm"
+    MALFORMED = "malformed"
+    UNKNOWN_KID = "unknown_kid"
+    MISSING_CLAIM = "missing_claim"
+
+
 class TokenRejected(KeydriftError):
     """A token failed verification.
 
@@ -108,19 +124,7 @@ class TokenRejected(KeydriftError):
 
     exit_code: ClassVar[int] = 1
 
-    REASONS: ClassVar[frozenset[str]] = frozenset(
-        {
-            "signature",
-            "expired",
-            "not_yet_valid",
-            "audience",
-            "issuer",
-            "algorithm",
-            "malformed",
-            "unknown_kid",
-            "missing_claim",
-        }
-    )
+    REASONS: ClassVar[frozenset[str]] = frozenset(r.value for r in RejectReason)
 
     # What to do about each reason; shared by the keyring and `keydrift explain`.
     ADVICE: ClassVar[dict[str, str]] = {
@@ -133,9 +137,9 @@ class TokenRejected(KeydriftError):
         "algorithm": "sign with the algorithm the verifier expects",
     }
 
-    def __init__(self, reason: str, detail: str, *, advice: str | None = None):
+    def __init__(self, reason: RejectReason | str, detail: str, *, advice: str | None = None):
         if reason not in self.REASONS:
             raise ValueError(f"unknown rejection reason {reason!r}")
-        self.reason = reason
+        self.reason = RejectReason(reason)
         self.detail = detail
         super().__init__(f"token rejected ({reason}): {detail}", advice=advice)

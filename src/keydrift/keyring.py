@@ -18,7 +18,7 @@ import json
 import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -35,7 +35,7 @@ from keydrift.keys import (
     secret_bytes,
     short,
 )
-from keydrift.secret import ResolvedSecret, SecretValue
+from keydrift.secret import Provenance, ProvenanceKind, ResolvedSecret, SecretValue
 from keydrift.spec import ALGORITHMS, DEFAULT_JWT_SPEC, HMAC_ALGORITHMS, MIN_HMAC_BYTES, SecretSpec
 
 __all__ = ["MAX_KID_LENGTH", "MAX_TOKEN_BYTES", "KeyInfo", "Keyring"]
@@ -55,20 +55,26 @@ class KeyInfo:
     role: str  # "current" or "previous"
     source: str
     can_sign: bool
-
-    @property
-    def short_kid(self) -> str:
-        return short(self.kid)
+    provenance: Provenance = field(default_factory=lambda: Provenance(ProvenanceKind.LITERAL))
+    """Where the key came from, as the resolver found it (a literal when handed in as such)."""
+    warnings: tuple[str, ...] = ()
+    """The resolver's strength warnings for a weak key accepted outside production-like
+    environments (categories only, never a value)."""
 
 
 class _Key:
-    __slots__ = ("can_sign", "kid", "sign_key", "source", "verify_key")
+    __slots__ = ("can_sign", "kid", "provenance", "sign_key", "source", "verify_key", "warnings")
 
-    def __init__(self, kid: str, sign_key: Any, verify_key: Any, source: str) -> None:
+    def __init__(
+        self, kid: str, sign_key: Any, verify_key: Any, source: str, provenance: Provenance,
+        warnings: tuple[str, ...],
+    ) -> None:
         self.kid = kid
         self.sign_key = sign_key
         self.verify_key = verify_key
         self.source = source
+        self.provenance = provenance
+        self.warnings = warnings
         self.can_sign = sign_key is not None
 
     def __repr__(self) -> str:
@@ -212,6 +218,10 @@ class Keyring:
 
     def _prepare(self, key: KeyInput, role: str) -> _Key:
         source = str(key.provenance) if isinstance(key, ResolvedSecret) else role
+        provenance = (
+            key.provenance if isinstance(key, ResolvedSecret) else Provenance(ProvenanceKind.LITERAL)
+        )
+        warnings = key.warnings if isinstance(key, ResolvedSecret) else ()
         if self.algorithm in HMAC_ALGORITHMS:
             if not isinstance(key, str | bytes | SecretValue | ResolvedSecret):
                 raise UsageError(
@@ -235,7 +245,7 @@ class Keyring:
                     advice="generate one with `keydrift generate`",
                 )
             prepared = PreparedHMAC(raw, self.algorithm)
-            return _Key(fingerprint(raw), prepared, prepared, source)
+            return _Key(fingerprint(raw), prepared, prepared, source, provenance, warnings)
         # Asymmetric: accept key objects or PEM/DER bytes.
         if isinstance(key, str | bytes | SecretValue | ResolvedSecret):
             key_obj: Any = load_pem_key(secret_bytes(key))
@@ -252,7 +262,7 @@ class Keyring:
         else:
             sign_key, verify_key = None, key_obj
         self._check_asymmetric(verify_key, role)
-        return _Key(fingerprint(verify_key), sign_key, verify_key, source)
+        return _Key(fingerprint(verify_key), sign_key, verify_key, source, provenance, warnings)
 
     def _check_asymmetric(self, key: Any, role: str) -> None:
         from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
@@ -288,7 +298,8 @@ class Keyring:
 
     def keys_info(self) -> tuple[KeyInfo, ...]:
         return tuple(
-            KeyInfo(k.kid, "current" if i == 0 else "previous", k.source, k.can_sign)
+            KeyInfo(k.kid, "current" if i == 0 else "previous", k.source, k.can_sign,
+                    k.provenance, k.warnings)
             for i, k in enumerate(self._keys)
         )
 

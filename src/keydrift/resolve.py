@@ -35,7 +35,7 @@ from keydrift.errors import (
     UsageError,
     WeakSecretError,
 )
-from keydrift.secret import Provenance, ResolvedSecret, SecretValue
+from keydrift.secret import Provenance, ProvenanceKind, ResolvedSecret, SecretValue
 from keydrift.spec import DEFAULT_JWT_SPEC, SecretSpec
 from keydrift.strength import check_strength
 
@@ -134,7 +134,7 @@ def _lookup(
     result = _pick(
         name,
         direct,
-        Provenance("env", variable=name),
+        Provenance(ProvenanceKind.ENV, variable=name),
         via_file,
         base_dir=None,
     )
@@ -149,7 +149,8 @@ def _lookup(
     return _pick(
         name,
         d_direct[0] if d_direct else None,
-        Provenance("dotenv", variable=name, path=dotenv_label, line=d_direct[1] if d_direct else None),
+        Provenance(ProvenanceKind.DOTENV, variable=name, path=dotenv_label,
+                   line=d_direct[1] if d_direct else None),
         d_file[0] if d_file else None,
         base_dir=Path(dotenv_label).parent,
     )
@@ -171,7 +172,7 @@ def _pick(
         if base_dir is not None and not path.is_absolute():
             path = base_dir / path
         file_value = read_secret_file(path)
-        prov_f = Provenance("file", variable=name, path=str(path))
+        prov_f = Provenance(ProvenanceKind.FILE, variable=name, path=str(path))
     if direct_value is not None and file_value is not None:
         if direct_value != file_value:
             raise SecretConflictError(
@@ -313,7 +314,7 @@ def _generate_once(path: Path) -> tuple[SecretValue, Provenance]:
     winner's complete file. A reader never sees a partial file because the name appears only
     after the content is durable.
     """
-    provenance = Provenance("generated", path=str(path))
+    provenance = Provenance(ProvenanceKind.GENERATED, path=str(path))
     for _ in range(50):
         try:
             value = read_secret_file(path)

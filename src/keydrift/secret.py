@@ -11,9 +11,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, NoReturn
 
-__all__ = ["Provenance", "ResolvedSecret", "SecretValue"]
+__all__ = [
+    "Provenance",
+    "ProvenanceKind",
+    "ResolvedSecret",
+    "SecretValue",
+]
 
 
 class SecretValue:
@@ -91,12 +97,22 @@ class SecretValue:
         return hmac.compare_digest(self._raw, other_bytes)
 
 
+class ProvenanceKind(StrEnum):
+    """How a process got its secret (compares equal to its string value)."""
+
+    ENV = "env"
+    FILE = "file"
+    DOTENV = "dotenv"
+    GENERATED = "generated"
+    LITERAL = "literal"
+
+
 @dataclass(frozen=True)
 class Provenance:
     """Where a value came from: ``env JWT_SECRET_STAGING``, ``file /run/secrets/jwt``,
     ``.env.staging:12`` or ``generated /var/lib/app/jwt``."""
 
-    kind: str  # "env", "file", "dotenv", "generated", "literal"
+    kind: ProvenanceKind
     variable: str | None = None
     path: str | None = None
     line: int | None = None

@@ -23,7 +23,7 @@ from keydrift.asgi import JWTAuthMiddleware, claims_dependency, instance_id
 from keydrift.errors import TokenRejected
 from keydrift.keyring import Keyring
 from keydrift.runtime.asgi import _TokenCache, source_of
-from keydrift.secret import Provenance, ResolvedSecret, SecretValue
+from keydrift.secret import Provenance, ProvenanceKind, ResolvedSecret, SecretValue
 from tests.runtime.runtime_helpers import SECRET_A, SECRET_B, running, validate
 
 
@@ -272,13 +272,13 @@ def test_key_source_kinds(tmp_path: Any) -> None:
     def ring(prov: Provenance) -> Keyring:
         return Keyring(ResolvedSecret(SecretValue(SECRET_A), prov))
 
-    assert source_of(ring(Provenance("env", variable="JWT_SECRET"))) == {
+    assert source_of(ring(Provenance(ProvenanceKind.ENV, variable="JWT_SECRET"))) == {
         "kind": "env", "variable": "JWT_SECRET"}
-    assert source_of(ring(Provenance("file", variable="JWT_SECRET", path="/run/s"))) == {
+    assert source_of(ring(Provenance(ProvenanceKind.FILE, variable="JWT_SECRET", path="/run/s"))) == {
         "kind": "file", "variable": "JWT_SECRET"}
-    assert source_of(ring(Provenance("dotenv", variable="JWT_SECRET", path=".env", line=3))) == {
+    assert source_of(ring(Provenance(ProvenanceKind.DOTENV, variable="JWT_SECRET", path=".env", line=3))) == {
         "kind": "dotenv", "variable": "JWT_SECRET"}
-    assert source_of(ring(Provenance("generated", path="/var/lib/x")))["kind"] == "generated"
+    assert source_of(ring(Provenance(ProvenanceKind.GENERATED, path="/var/lib/x")))["kind"] == "generated"
     assert source_of(Keyring.from_secrets(SECRET_A))["kind"] == "literal"
 
 

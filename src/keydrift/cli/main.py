@@ -20,7 +20,6 @@ from keydrift._version import __version__
 
 # Exit codes (docs/exit-codes.md). Versioned with the JSON schema: never renumbered.
 EXIT_OK = 0
-EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
 

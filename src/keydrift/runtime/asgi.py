@@ -232,33 +232,10 @@ def _socket_inodes(pid: int) -> set[str]:
 
 
 def source_of(keyring: Keyring) -> dict[str, str | None]:
-    """Kind (env, file, dotenv, generated, literal) and variable of the current key, never a value.
-
-    :meth:`Keyring.keys_info` carries the provenance as text (``env JWT_SECRET``, ``file /run/x
-    (via JWT_SECRET_FILE)``, ``.env:3 (JWT_SECRET)``, ``generated /path``); this reads it back.
-    """
-    text = keyring.keys_info()[0].source
-    kind, _, rest = text.partition(" ")
-    if kind == "env":
-        return {"kind": "env", "variable": rest or None}
-    if kind in ("file", "generated"):
-        via = rest.rsplit("(via ", 1)
-        variable = via[1].rstrip(")").removesuffix("_FILE") if len(via) == 2 else None
-        return {"kind": kind, "variable": variable}
-    if text.endswith(")") and " (" in text:  # dotenv: "path:line (NAME)"
-        return {"kind": "dotenv", "variable": text.rsplit(" (", 1)[1].rstrip(")")}
-    return {"kind": "literal", "variable": None}
-
-
-class _DropRecords(logging.Filter):
-    """Drops records whose format string starts with ``prefix``."""
-
-    def __init__(self, prefix: str) -> None:
-        super().__init__()
-        self.prefix = prefix
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith(self.prefix)
+    """Kind (env, file, dotenv, generated, literal) and variable of the current key, never a
+    value: read from the key's typed provenance."""
+    provenance = keyring.keys_info()[0].provenance
+    return {"kind": str(provenance.kind), "variable": provenance.variable}
 
 
 class _TokenCache:
@@ -464,21 +441,12 @@ class JWTAuthMiddleware:
             audience=self.audience, issuer=self.issuer,
         )
         self._install(keyring, self._environment)
-        # Keyring.from_spec does not hand back the resolver's strength warnings (a weak secret
-        # accepted outside production-like environments); resolving once more gets them, so the
-        # fingerprint endpoint can say why an odd one out is odd.
-        from keydrift.resolve import resolve
-
-        quiet = _DropRecords("weak %s secret")  # from_spec already logged this warning
-        log.addFilter(quiet)
-        try:
-            current = resolve(self.spec, self._environment, env=self._env,
-                              dotenv_path=self._dotenv_path)
-        finally:
-            log.removeFilter(quiet)
-        if current.fingerprint == keyring.current_kid:
-            self._warnings = list(current.warnings)
-            self._weak = bool(current.warnings)
+        # The resolver's strength warnings travel with the key (a weak secret accepted outside
+        # production-like environments), so the fingerprint endpoint can say why an odd one out
+        # is odd.
+        current = keyring.keys_info()[0]
+        self._warnings = list(current.warnings)
+        self._weak = bool(current.warnings)
         self._republish_metrics()
         log.info(
             "keydrift: %s signs with kid %s (%s, %s), verifies %d key(s)",

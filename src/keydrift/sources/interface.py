@@ -65,8 +65,6 @@ class PendingRef:
     namespace: str | None
     location: Location
     prefix: str = ""
-    optional: bool = False
-    container: str = ""
     mount: bool = False  # a secret volume: ``variable`` is the file path in the container
     shadow: frozenset[str] = frozenset()  # envFrom: names that ``env:`` sets (env wins)
 

@@ -310,8 +310,6 @@ class KubernetesSource(Source):
                                     key=str(ref.get("key") or ""),
                                     namespace=namespace,
                                     location=loc,
-                                    optional=ref.get("optional") is True,
-                                    container=str(container.get("name") or ""),
                                 )
                             )
                     continue
@@ -353,8 +351,6 @@ class KubernetesSource(Source):
                                 namespace=namespace,
                                 location=Location(path, line_of(env_from, i)),
                                 prefix=prefix or "",
-                                optional=ref.get("optional") is True,
-                                container=str(container.get("name") or ""),
                                 shadow=frozenset(explicit),
                             )
                         )

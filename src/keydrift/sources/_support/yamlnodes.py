@@ -15,7 +15,7 @@ import yaml
 
 from keydrift.sources.interface import UnreadableFile
 
-__all__ = ["MAX_NODES", "LMap", "LSeq", "iter_yaml", "line_of", "load_empty", "load_yaml", "scalar_text"]
+__all__ = ["MAX_NODES", "LMap", "LSeq", "iter_yaml", "line_of", "load_empty", "scalar_text"]
 
 try:  # the C loader is ~10x faster; the pure-Python one behaves the same
     _Loader: Any = yaml.CSafeLoader
@@ -79,17 +79,10 @@ def scalar_text(container: Any, key: Any) -> str | None:
     return str(value)
 
 
-def load_yaml(text: str) -> list[Any]:
-    """Every document of ``text`` as :class:`LMap` / :class:`LSeq` / scalars.
-
-    Raises :class:`UnreadableFile` with a one-line reason that never quotes file content.
-    """
-    return list(iter_yaml(text))
-
-
 def iter_yaml(text: str) -> Iterator[Any]:
-    """Like :func:`load_yaml`, one document at a time (a ``kubectl get -A -o yaml`` dump holds
-    thousands; only one document's nodes are in memory at once)."""
+    """Every document of ``text`` as :class:`LMap` / :class:`LSeq` / scalars, one at a time (a
+    ``kubectl get -A -o yaml`` dump holds thousands; only one document's nodes are in memory at
+    once). Raises :class:`UnreadableFile` with a one-line reason that never quotes content."""
     try:
         for node in yaml.compose_all(text, Loader=_Loader):
             if node is None:
