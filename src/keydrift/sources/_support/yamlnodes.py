@@ -85,8 +85,6 @@ def iter_yaml(text: str) -> Iterator[Any]:
     once). Raises :class:`UnreadableFile` with a one-line reason that never quotes content."""
     try:
         for node in yaml.compose_all(text, Loader=_Loader):
-            if node is None:
-                continue
             budget = [MAX_NODES]
             yield _convert(node, budget)
     except UnreadableFile:
