@@ -22,6 +22,7 @@ from keydrift._version import __version__
 from keydrift.resolve import resolve
 
 if TYPE_CHECKING:
+    from keydrift.check import run_check
     from keydrift.errors import (
         InputError,
         KeydriftError,
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     )
     from keydrift.keyring import Keyring
     from keydrift.keys import derive_fernet_key, fingerprint
+    from keydrift.model.result import CheckResult
     from keydrift.secret import ResolvedSecret, SecretValue
     from keydrift.spec import DEFAULT_JWT_SPEC, SecretSpec
     from keydrift.strength import check_strength
@@ -55,10 +57,13 @@ _EXPORTS = {
     "SecretFileError": "keydrift.errors",
     "InputError": "keydrift.errors",
     "UsageError": "keydrift.errors",
+    "run_check": "keydrift.check",
+    "CheckResult": "keydrift.model.result",
 }
 
 __all__ = [
     "DEFAULT_JWT_SPEC",
+    "CheckResult",
     "InputError",
     "KeydriftError",
     "Keyring",
@@ -76,6 +81,7 @@ __all__ = [
     "derive_fernet_key",
     "fingerprint",
     "resolve",
+    "run_check",
 ]
 
 
