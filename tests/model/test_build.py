@@ -51,8 +51,14 @@ def test_empty_counts_as_unset_and_unknown_counts_as_set() -> None:
     effective = effective_for(svc, DEFAULT_JWT_SPEC, "staging")
     assert effective.variable == "JWT_SECRET"  # `JWT_SECRET_KEY=` is how people unset
     assert effective.assignment is not None and effective.assignment.value is None
+    # Only an empty one: missing for the resolver, and the empty assignment says where it is set.
     missing = effective_for(_svc(JWT_SECRET_KEY=""), DEFAULT_JWT_SPEC, "staging")
-    assert missing.variable is None and missing.assignment is None
+    assert missing.variable == "JWT_SECRET_KEY"
+    assert missing.assignment is not None and missing.assignment.value is not None
+    assert len(missing.assignment.value) == 0
+    from keydrift.rules._common import is_missing
+
+    assert is_missing(missing)
 
 
 def test_file_variable_names_an_unknown_file() -> None:
