@@ -26,6 +26,7 @@ import os
 import secrets as _secrets
 import stat
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from keydrift.errors import (
@@ -37,9 +38,16 @@ from keydrift.errors import (
 )
 from keydrift.secret import Provenance, ProvenanceKind, ResolvedSecret, SecretValue
 from keydrift.spec import DEFAULT_JWT_SPEC, SecretSpec
-from keydrift.strength import check_strength
+from keydrift.strength import StrengthReport, check_strength
 
-__all__ = ["drop_one_newline", "read_secret_file", "resolve", "resolve_environment"]
+__all__ = [
+    "StrengthPolicy",
+    "drop_one_newline",
+    "read_secret_file",
+    "resolve",
+    "resolve_environment",
+    "strength_policy",
+]
 
 log = logging.getLogger("keydrift")
 
@@ -237,6 +245,33 @@ def read_secret_file(path: Path) -> SecretValue:
     return SecretValue(data)
 
 
+@dataclass(frozen=True)
+class StrengthPolicy:
+    """What the strength policy says about one value for one spec in one environment.
+
+    ``refused``: :func:`resolve` raises :class:`WeakSecretError` for it (production-like
+    environments); otherwise the problems in ``report`` are only warnings.
+    """
+
+    report: StrengthReport
+    refused: bool
+
+
+def strength_policy(
+    spec: SecretSpec, environment: str | None, value: SecretValue | bytes | str
+) -> StrengthPolicy | None:
+    """The strength policy :func:`resolve` applies to ``value`` in ``environment``.
+
+    ``None`` for specs the policy does not cover (asymmetric algorithms). This is the one place
+    that decides; ``keydrift explain`` calls it for each candidate so that a token signed with
+    a value ``resolve`` would refuse is never reported as verified.
+    """
+    if not spec.is_hmac:
+        return None
+    report = check_strength(value, spec.algorithm, min_bytes=spec.min_bytes)
+    return StrengthPolicy(report, refused=not report.ok and spec.is_production_like(environment))
+
+
 def _accept(
     spec: SecretSpec,
     environment: str | None,
@@ -246,11 +281,12 @@ def _accept(
     enforce_strength: bool,
 ) -> ResolvedSecret:
     warnings: tuple[str, ...] = ()
-    if spec.is_hmac:
-        report = check_strength(value, spec.algorithm, min_bytes=spec.min_bytes)
+    policy = strength_policy(spec, environment, value)
+    if policy is not None:
+        report = policy.report
         if not report.ok:
             where = str(provenance)
-            if spec.is_production_like(environment) and enforce_strength:
+            if policy.refused and enforce_strength:
                 raise WeakSecretError(
                     f"refusing the {spec.name} secret from {where} ({value.short_fingerprint}) "
                     f"in production-like environment {environment!r}: {report.summary()}",

@@ -55,7 +55,7 @@ def test_verified_exit_0(monkeypatch: pytest.MonkeyPatch,
     assert (verdict["status"], verdict["reason"], verdict["variant"]) == (
         "verified", None, "exact")
     assert verdict["source"]["variable"] == "KD_TEST_SECRET"
-    assert doc["schema_version"] == 1
+    assert doc["schema_version"] == 2
 
 
 def test_rejected_exit_1_with_text(monkeypatch: pytest.MonkeyPatch,
@@ -94,16 +94,28 @@ def test_token_from_stdin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
     assert doc["input"]["cleaned"] == ["stripped the 'Bearer' prefix"]
 
 
-def test_secret_file_keeps_its_newline_for_the_variant(
+def test_secret_file_keeps_its_exact_bytes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # Issue 11: "its exact bytes are kept". A token signed with the file's bytes, newline
+    # included, verifies as it is; one signed without the newline verifies only through the
+    # variant that strips it, and the verdict says so.
     secret = tmp_path / "jwt"
     secret.write_bytes(STRONG.encode() + b"\n")
     code, doc = _json(capsys, sign(STRONG + "\n"), "--secret-file", str(secret), *NOW_ARGS)
+    assert code == 0
+    assert (doc["verdict"]["status"], doc["verdict"]["variant"]) == ("verified", "exact")
+    code, doc = _json(capsys, sign(STRONG), "--secret-file", str(secret), *NOW_ARGS)
     assert code == 1
     verdict = doc["verdict"]
-    assert (verdict["reason"], verdict["variant"]) == ("signature", "trailing_newline")
+    assert (verdict["reason"], verdict["variant"]) == ("signature", "whitespace")
     assert verdict["source"]["path"] == str(secret)
+    assert "with its trailing newline stripped" in verdict["summary"]
+    secret.write_bytes(STRONG.encode() + b"\r\n")
+    code, doc = _json(capsys, sign(STRONG + "\r\n"), "--secret-file", str(secret), *NOW_ARGS)
+    assert (code, doc["verdict"]["variant"]) == (0, "exact")
+    code, doc = _json(capsys, sign(STRONG + "\n"), "--secret-file", str(secret), *NOW_ARGS)
+    assert (code, doc["verdict"]["reason"]) == (1, "signature")
 
 
 def test_now_iso_and_expectations(monkeypatch: pytest.MonkeyPatch,

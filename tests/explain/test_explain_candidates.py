@@ -29,7 +29,9 @@ def test_process_env_roles_follow_the_resolver(tmp_path: Path) -> None:
     assert (by_id["env:JWT_SECRET_STAGING"].role,
             by_id["env:JWT_SECRET_STAGING"].environment) == ("expected", "staging")
     assert by_id["env:JWT_SECRET_PREVIOUS"].role == "previous"
-    assert by_id["env:JWT_SECRET_PREVIOUS"].environment is None
+    # A variable that names no environment serves the process's ENVIRONMENT: resolve() judges
+    # its strength there, so explain must too.
+    assert by_id["env:JWT_SECRET_PREVIOUS"].environment == "staging"
     production = by_id["env:JWT_SECRET_PRODUCTION"]
     assert (production.role, production.environment) == ("known", "production")
     via_file = by_id["env:JWT_SECRET_FILE"]
@@ -47,10 +49,13 @@ def test_preset_variables_are_candidates() -> None:
 def test_flags(tmp_path: Path) -> None:
     path = tmp_path / "s"
     path.write_bytes(STRONG.encode() + b"\r\n")
-    env_c, file_c = from_flags(["MY_KEY"], [str(path)], env={"MY_KEY": OTHER})
+    env_c, file_c = from_flags(["MY_KEY"], [str(path)], env={"MY_KEY": OTHER},
+                               environment="Stage")
     assert (env_c.role, env_c.origin, env_c.variable) == ("expected", "flag_env", "MY_KEY")
-    assert file_c.value.reveal() == STRONG.encode()
-    assert file_c.raw is not None and file_c.raw.reveal() == STRONG.encode() + b"\r\n"
+    # --secret-file keeps the file's exact bytes (its help says so); variants try the rest.
+    assert file_c.value.reveal() == STRONG.encode() + b"\r\n"
+    assert file_c.raw is None
+    assert (env_c.environment, file_c.environment) == ("staging", "staging")
     with pytest.raises(UsageError):
         from_flags(["MISSING"], [], env={})
     empty = tmp_path / "empty"

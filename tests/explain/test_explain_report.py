@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import jsonschema  # type: ignore[import-untyped]
 
-from keydrift.explain import render_text, to_json, to_json_text
+from keydrift.explain import SCHEMA_VERSION, render_text, to_json, to_json_text
 from keydrift.explain.schema import SCHEMA
 from tests.explain.explain_helpers import STRONG, cand, run, sign
 
@@ -17,12 +16,16 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "explain.md"
 
 def test_docs_carry_the_schema_the_code_uses() -> None:
     text = DOC.read_text()
-    block = re.search(r"```json\n(.*?)\n```", text, re.DOTALL)
-    assert block is not None
-    assert json.loads(block.group(1)) == SCHEMA
+    published = DOC.parent / "schema" / f"explain-output-v{SCHEMA_VERSION}.json"
+    assert json.loads(published.read_text()) == SCHEMA
+    assert f"schema/explain-output-v{SCHEMA_VERSION}.json" in text
+    assert (DOC.parent / "schema" / "explain-output-v1.json").is_file()  # kept for v1 readers
     for kind in SCHEMA["properties"]["verdict"]["properties"]["variant"]["enum"]:
         if kind is not None:
             assert f"`{kind}`" in text
+    for reason in SCHEMA["properties"]["verdict"]["properties"]["reason"]["enum"]:
+        if reason is not None:
+            assert f"`{reason}`" in text
 
 
 def test_every_verdict_kind_validates() -> None:

@@ -54,6 +54,7 @@ class Candidate:
     raw: SecretValue | None = field(default=None, repr=False)
     readers: tuple[ReaderVariant, ...] = field(default=(), repr=False)
     spec: str | None = None
+    template: bool = False  # an example file (.env.example): documents a value, delivers none
 
     @property
     def label(self) -> str:
@@ -67,7 +68,15 @@ class Candidate:
         if self.origin == "flag_file":
             return f"{self.path} (--secret-file)"
         where = f"{self.path}:{self.line}" if self.line else str(self.path)
-        return f"{self.variable} from {where}"
+        return f"{self.variable} from {where}" + (" (template)" if self.template else "")
+
+    @property
+    def place(self) -> str:
+        """Where the value is written, without the variable: ``staging.env:3``."""
+        if self.origin in ("env", "flag_env"):
+            return "the process environment"
+        where = f"{self.path}:{self.line}" if self.line else str(self.path)
+        return where + (" (template)" if self.template else "")
 
     @property
     def scope(self) -> str:
@@ -166,8 +175,11 @@ def from_process_env(
         if not value_text:
             continue
         role = winners.get(base, "known")
-        spec_name = next((s.name for s in specs if s.matches_variable(base)), None)
-        environment = _environment_of(base, specs)
+        owner = next((s for s in specs if s.matches_variable(base)), None)
+        spec_name = owner.name if owner is not None else None
+        # JWT_SECRET_STAGING names its environment; JWT_SECRET serves whatever this process's
+        # ENVIRONMENT says, which is what resolve() would judge it by.
+        environment = _environment_of(base, specs) or _process_environment(env, owner)
         if is_file:
             try:
                 raw = read_raw_file(value_text)
@@ -187,6 +199,14 @@ def from_process_env(
                 environment=environment, role=role, spec=spec_name,
             ))
     return out
+
+
+def _process_environment(env: Mapping[str, str], spec: SecretSpec | None) -> str | None:
+    from keydrift.spec import normalize_environment
+
+    name = (spec or DEFAULT_JWT_SPEC).environment_variable
+    value = (env.get(name) or "").strip()
+    return normalize_environment(value) if value else None
 
 
 def _environment_of(variable: str, specs: Iterable[SecretSpec]) -> str | None:
@@ -216,9 +236,20 @@ def from_flags(
     secret_envs: Sequence[str],
     secret_files: Sequence[str],
     env: Mapping[str, str] | None = None,
+    *,
+    environment: str | None = None,
 ) -> list[Candidate]:
-    """Candidates named on the command line; these are the expected secrets."""
+    """Candidates named on the command line; these are the expected secrets.
+
+    A ``--secret-file`` candidate is the file's exact bytes (a trailing newline kept): the
+    variants still try the value without it and say so when that is what signed the token.
+    ``environment`` (``--environment``) is the environment of candidates whose variable does
+    not name one.
+    """
+    from keydrift.spec import normalize_environment
+
     env = os.environ if env is None else env
+    given = normalize_environment(environment) if environment else None
     out: list[Candidate] = []
     for name in secret_envs:
         value = env.get(name)
@@ -229,17 +260,20 @@ def from_flags(
             )
         out.append(Candidate(id=f"flag-env:{name}", origin="flag_env", value=SecretValue(value),
                              variable=name, role="expected",
-                             environment=_environment_of(name, known_specs())))
+                             environment=_environment_of(name, known_specs()) or given))
     for path in secret_files:
         raw = read_raw_file(path)
-        content = _as_read(raw)
-        if not content:
+        if not _as_read(raw).strip():
             raise InputError("secret file is empty", where=path)
         out.append(Candidate(
-            id=f"flag-file:{path}", origin="flag_file", value=SecretValue(content), path=path,
-            role="expected", raw=SecretValue(raw) if raw != content else None,
+            id=f"flag-file:{path}", origin="flag_file", value=SecretValue(raw), path=path,
+            role="expected", environment=given,
         ))
     return out
+
+
+def _spec_of(variable: str, specs: Sequence[SecretSpec]) -> str | None:
+    return next((s.name for s in specs if s.matches_variable(variable)), None)
 
 
 def from_model(model: object, environment: str | None = None) -> list[Candidate]:
@@ -256,6 +290,7 @@ def from_model(model: object, environment: str | None = None) -> list[Candidate]
 
         names = default_classifier()
 
+    specs = known_specs()
     out: list[Candidate] = []
     seen: set[tuple[str, str, int | None, str | None, str | None]] = set()
     for assignment in getattr(model, "assignments", ()):
@@ -286,5 +321,7 @@ def from_model(model: object, environment: str | None = None) -> list[Candidate]
             line=loc.line, environment=assignment.environment, service=assignment.service,
             raw=getattr(assignment, "raw", None), readers=readers,
             role="expected" if wanted and assignment.environment in (wanted, None) else "known",
+            template=bool(getattr(assignment, "template", False)),
+            spec=_spec_of(variable, specs),
         ))
     return out

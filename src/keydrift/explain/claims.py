@@ -44,6 +44,7 @@ class Expectations:
     issuer: str | None = None
     algorithms: tuple[str, ...] = HMAC_ALGORITHMS
     leeway: int = 0
+    environment: str | None = None  # the verifier's environment (``--environment``)
 
 
 @dataclass(frozen=True)

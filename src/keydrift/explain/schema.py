@@ -1,7 +1,12 @@
-"""The JSON Schema of ``keydrift explain --format json`` (version 1, documented in docs/explain.md).
+"""The JSON Schema of ``keydrift explain --format json`` (version 2, documented in docs/explain.md
+and published as docs/schema/explain-output-v2.json).
 
-Additive changes (new optional members) keep ``schema_version`` 1; renaming or removing a member,
-or changing a value's meaning, bumps it.
+Additive changes (new optional members) keep the ``schema_version``; renaming or removing a
+member, or changing a value's meaning, bumps it. Version 2 (from 1): ``weak_secret.entry`` is
+present only with ``--show-weak-secret`` (the index of a list that ships with keydrift gives the
+secret away); new ``verdict.reason`` ``placeholder`` and ``verdict.status`` ``decoded``; new
+members ``mode``, ``environment``, ``verdict.also_in``, ``verdict.rejected_by``, ``values``,
+``jwks``, ``services[].refused``, ``expectations.environment`` and the sources' ``template``.
 """
 
 from __future__ import annotations
@@ -16,14 +21,14 @@ VARIANTS = [
 ]
 VERDICT_REASONS = [
     "signature", "expired", "not_yet_valid", "audience", "issuer", "algorithm", "malformed",
-    "unknown_kid", "missing_claim", "weak_secret", "attack",
+    "unknown_kid", "missing_claim", "weak_secret", "placeholder", "attack",
 ]
 
 _NULLABLE_STR = {"type": ["string", "null"]}
 _SOURCE: dict[str, Any] = {
     "type": "object",
     "required": ["variable", "path", "line", "environment", "service", "origin", "role",
-                 "label", "fingerprint"],
+                 "label", "fingerprint", "template"],
     "properties": {
         "variable": _NULLABLE_STR,
         "path": _NULLABLE_STR,
@@ -34,7 +39,23 @@ _SOURCE: dict[str, Any] = {
         "role": {"enum": ["expected", "previous", "known"]},
         "label": {"type": "string"},
         "fingerprint": {"type": "string", "pattern": "^[A-Za-z0-9_-]{12}$"},
+        "template": {"type": "boolean"},
     },
+}
+_SERVICE: dict[str, Any] = {
+    "type": "object",
+    "required": ["service", "environment", "spec", "variable", "location", "fingerprint",
+                 "accepts", "reason", "detail", "refused"],
+    "properties": {"accepts": {"type": "boolean"},
+                   "reason": {"enum": [*VERDICT_REASONS, None]},
+                   "refused": {"enum": ["placeholder", "weak_secret", None]}},
+}
+_JWK: dict[str, Any] = {
+    "type": "object",
+    "required": ["kid", "kty", "alg", "use", "thumbprint"],
+    "properties": {"kid": _NULLABLE_STR, "kty": {"type": "string"}, "alg": _NULLABLE_STR,
+                   "use": _NULLABLE_STR,
+                   "thumbprint": {"type": "string", "pattern": "^[A-Za-z0-9_-]{12}$"}},
 }
 _MATCH: dict[str, Any] = {
     "type": "object",
@@ -52,22 +73,25 @@ _MATCH: dict[str, Any] = {
 
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "$id": "https://keydrift.dev/schemas/explain-v1.json",
+    "$id": "https://keydrift.dev/schemas/explain-v2.json",
     "title": "keydrift explain report",
     "type": "object",
-    "required": ["schema_version", "tool", "now", "verdict", "input", "malformed", "token",
-                 "times", "expectations", "findings", "kid", "candidates", "variants_tested",
-                 "matches", "weak_secret", "services", "notes"],
+    "required": ["schema_version", "tool", "mode", "now", "environment", "verdict", "input",
+                 "malformed", "token", "times", "expectations", "findings", "kid", "candidates",
+                 "values", "variants_tested", "matches", "weak_secret", "jwks", "services",
+                 "notes"],
     "properties": {
-        "schema_version": {"const": 1},
+        "schema_version": {"const": 2},
         "tool": {"type": "object", "required": ["name", "version"]},
+        "mode": {"enum": ["explain", "decode"]},
         "now": {"type": "string"},
+        "environment": _NULLABLE_STR,
         "verdict": {
             "type": "object",
             "required": ["status", "reason", "summary", "severity", "exit_code", "variant",
-                         "cause", "source"],
+                         "cause", "source", "also_in", "rejected_by"],
             "properties": {
-                "status": {"enum": ["verified", "rejected", "malformed"]},
+                "status": {"enum": ["verified", "rejected", "malformed", "decoded"]},
                 "reason": {"enum": [*VERDICT_REASONS, None]},
                 "summary": {"type": "string"},
                 "severity": {"enum": ["ok", "error", "critical"]},
@@ -76,6 +100,8 @@ SCHEMA: dict[str, Any] = {
                 "variant": {"enum": [*VARIANTS, None]},
                 "cause": _NULLABLE_STR,
                 "source": {"oneOf": [{"type": "null"}, _SOURCE]},
+                "also_in": {"type": "array", "items": _SOURCE},
+                "rejected_by": {"type": "array", "items": _SERVICE},
             },
         },
         "input": {
@@ -121,7 +147,7 @@ SCHEMA: dict[str, Any] = {
         },
         "expectations": {
             "type": "object",
-            "required": ["audience", "issuer", "algorithms", "leeway"],
+            "required": ["audience", "issuer", "algorithms", "leeway", "environment"],
         },
         "findings": {
             "type": "array",
@@ -147,29 +173,56 @@ SCHEMA: dict[str, Any] = {
             "type": "array",
             "items": {"allOf": [_SOURCE, {"type": "object", "required": ["id"]}]},
         },
+        "values": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["fingerprint", "role", "verifies", "variant", "headline", "sources"],
+                "properties": {
+                    "fingerprint": {"type": "string", "pattern": "^[A-Za-z0-9_-]{12}$"},
+                    "role": {"enum": ["expected", "previous", "known"]},
+                    "verifies": {"type": "boolean"},
+                    "variant": {"enum": [*VARIANTS, None]},
+                    "headline": {"type": "string"},
+                    "sources": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
         "variants_tested": {"type": "integer", "minimum": 0},
         "matches": {"type": "array", "items": _MATCH},
         "weak_secret": {
             "oneOf": [
                 {"type": "null"},
-                {"type": "object", "required": ["list", "entry", "description", "severity"],
+                {"type": "object", "required": ["list", "description", "severity"],
                  "properties": {"list": {"enum": ["jwt-secrets", "keydrift-extra", "empty"]},
                                 "entry": {"type": "integer"},
-                                "secret": {"type": "string"}}},
+                                "secret": {"type": "string"}},
+                 "dependentRequired": {"entry": ["secret"], "secret": ["entry"]}},
             ]
         },
-        "services": {
+        "jwks": {
             "oneOf": [
                 {"type": "null"},
-                {"type": "array", "items": {
-                    "type": "object",
-                    "required": ["service", "environment", "spec", "variable", "location",
-                                 "fingerprint", "accepts", "reason", "detail"],
-                    "properties": {"accepts": {"type": "boolean"},
-                                   "reason": {"enum": [*VERDICT_REASONS, None]}},
-                }},
+                {"type": "object",
+                 "required": ["status", "kid", "detail", "key", "rotated_out_of",
+                              "rotated_key_verifies", "sets"],
+                 "properties": {
+                     "status": {"enum": ["verified", "signature", "unknown_kid", "algorithm"]},
+                     "kid": _NULLABLE_STR,
+                     "detail": {"type": "string"},
+                     "key": {"oneOf": [{"type": "null"}, _JWK]},
+                     "rotated_out_of": _NULLABLE_STR,
+                     "rotated_key_verifies": {"type": ["boolean", "null"]},
+                     "sets": {"type": "array", "items": {
+                         "type": "object", "required": ["source", "role", "keys", "skipped"],
+                         "properties": {"source": {"type": "string"},
+                                        "role": {"enum": ["current", "older"]},
+                                        "keys": {"type": "array", "items": _JWK},
+                                        "skipped": {"type": "integer", "minimum": 0}}}},
+                 }},
             ]
         },
+        "services": {"oneOf": [{"type": "null"}, {"type": "array", "items": _SERVICE}]},
         "notes": {"type": "array", "items": {"type": "string"}},
     },
 }

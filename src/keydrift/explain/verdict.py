@@ -19,6 +19,7 @@ from keydrift.explain.claims import (
     check_header,
 )
 from keydrift.explain.decode import DecodedToken, MalformedToken, decode_token
+from keydrift.explain.jwks import JwksReport, JwksSet, check_jwks
 from keydrift.explain.search import PreparedKeys, WeakHit, hmac_name, weak_secret_search
 from keydrift.explain.variants import Variant, variants_of
 from keydrift.keys import is_public_key_material, oct_thumbprint, short
@@ -27,7 +28,9 @@ __all__ = [
     "Explanation",
     "KidReport",
     "Match",
+    "Refusal",
     "ServiceView",
+    "ValueGroup",
     "Verdict",
     "explain",
 ]
@@ -70,11 +73,44 @@ class ServiceView:
     accepts: bool
     reason: str | None  # rejection reason when it rejects
     detail: str
+    refused: str | None = None  # placeholder | weak_secret: resolve() refuses its value there
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The key that verifies the token is one ``resolve()`` refuses in the candidate's
+    environment (:func:`keydrift.resolve.strength_policy`, the resolver's own decision)."""
+
+    match: Match
+    environment: str | None
+    reason: str  # placeholder | weak_secret
+    problem: str  # one line naming the problem, never the value
+
+
+@dataclass(frozen=True)
+class ValueGroup:
+    """One distinct candidate value and every source that holds it."""
+
+    fingerprint: str  # full RFC 7638 thumbprint of the value as written
+    candidates: tuple[Candidate, ...]
+    match: Match | None  # how this value verifies the token, if it does
+
+    @property
+    def role(self) -> str:
+        roles = {c.role for c in self.candidates}
+        return next((r for r in ("expected", "previous") if r in roles), "known")
+
+    @property
+    def headline(self) -> Candidate:
+        return min(self.candidates, key=_source_rank)
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """The answer: ``status`` verified | rejected | malformed, with a reason and one sentence."""
+    """The answer: ``status`` verified | rejected | malformed | decoded, with a reason and one
+    sentence. ``also_in`` lists the other sources holding the headline source's value;
+    ``rejected_by`` the services of the token's environment that hold a usable value and
+    reject the token."""
 
     status: str
     reason: str | None
@@ -83,6 +119,8 @@ class Verdict:
     exit_code: int
     match: Match | None = None
     advice: str | None = None
+    also_in: tuple[Candidate, ...] = ()
+    rejected_by: tuple[ServiceView, ...] = ()
 
     @property
     def variant(self) -> str | None:
@@ -111,6 +149,11 @@ class Explanation:
     weak: WeakHit | None = None
     services: list[ServiceView] | None = None
     notes: list[str] = field(default_factory=list)
+    environment: str | None = None  # the token's environment: --environment, or the signer's
+    refusal: Refusal | None = None
+    values: list[ValueGroup] = field(default_factory=list)
+    jwks: JwksReport | None = None
+    mode: str = "explain"  # explain | decode
 
 
 def explain(
@@ -122,9 +165,18 @@ def explain(
     model: Any = None,
     weak_audit: bool = True,
     notes: Sequence[str] = (),
+    decode_only: bool = False,
+    jwks: Sequence[JwksSet] = (),
 ) -> Explanation:
-    """Explain ``token`` against ``candidates`` (and the services of ``model`` when given)."""
+    """Explain ``token`` against ``candidates`` (and the services of ``model`` when given).
+
+    ``decode_only``: header, claims, times and structural findings, no candidates (status
+    ``decoded``, exit code 0 for a well-formed token). ``jwks``: key sets for asymmetric
+    tokens, the verifier's current one first and older snapshots after it.
+    """
     expect = expectations or Expectations()
+    if decode_only:
+        candidates = ()
     try:
         decoded = decode_token(token)
     except MalformedToken as exc:
@@ -132,7 +184,7 @@ def explain(
             verdict=Verdict("malformed", "malformed", f"not a token: {exc.message}", "error", 2,
                             advice=exc.advice),
             now=now, expectations=expect, malformed=exc, candidates=list(candidates),
-            notes=list(notes),
+            notes=list(notes), mode="decode" if decode_only else "explain",
         )
     out = Explanation(
         verdict=Verdict("rejected", "signature", "", "error", 1),
@@ -142,6 +194,16 @@ def explain(
     out.findings.extend(check_header(decoded.header, expect))
     out.times, claim_findings = check_claims(decoded.claims, expect, now)
     out.findings.extend(claim_findings)
+    if decode_only:
+        out.mode = "decode"
+        alg = decoded.alg
+        shown = _clip(alg) if alg is not None else "none given"
+        out.verdict = Verdict(
+            "decoded", None,
+            f"a well-formed compact JWS (alg {shown}); decoded only: the signature was not "
+            "checked", "ok", 0,
+        )
+        return out
 
     alg = decoded.alg
     hs = hmac_name(alg)
@@ -157,6 +219,8 @@ def explain(
         out.matches = [Match(*tested[i]) for i in ids]
     elif isinstance(alg, str) and alg.lower() != "none":
         out.matches = _asymmetric_matches(decoded, candidates)
+        if jwks:
+            out.jwks = check_jwks(decoded.token, alg, decoded.kid, jwks[0], jwks[1:])
     out.kid = _kid_report(decoded, tested)
     out.findings.extend(_kid_findings(out.kid))
     if hs is not None and weak_audit:
@@ -178,10 +242,99 @@ def explain(
             advice="pin the algorithm on the verifier (RS256/ES256 only) and never pass a public "
             "key to an HMAC verifier",
         ))
+    best = _best(out.matches)
+    out.environment = _token_environment(expect, best)
+    if hs is not None and not confusion and out.weak is None:
+        out.refusal = _refusal(out.matches, expect, out.findings)
+    out.values = _values(out.candidates, out.matches)
     if model is not None:
         out.services = _services(decoded, model, hs, expect, out.findings, out.weak)
     out.verdict = _judge(out, hs)
     return out
+
+
+def _source_rank(c: Candidate) -> tuple[int, int, int, str]:
+    # The headline source: never a template when a delivering source holds the same value,
+    # then the expected secret, then one tied to a service (it says who uses it).
+    return (1 if c.template else 0, 0 if c.expected else 1, 0 if c.service else 1, c.id)
+
+
+def _values(candidates: Sequence[Candidate], matches: Sequence[Match]) -> list[ValueGroup]:
+    """Candidates grouped by value (one line per distinct value in the report)."""
+    by_fp: dict[str, list[Candidate]] = {}
+    for c in candidates:
+        by_fp.setdefault(c.value.fingerprint, []).append(c)
+    best_match: dict[str, Match] = {}
+    for m in sorted(matches, key=_match_rank):
+        best_match.setdefault(m.candidate.value.fingerprint, m)
+    return [ValueGroup(fp, tuple(group), best_match.get(fp)) for fp, group in by_fp.items()]
+
+
+def _token_environment(expect: Expectations, best: Match | None) -> str | None:
+    from keydrift.spec import normalize_environment
+
+    if expect.environment:
+        return normalize_environment(expect.environment)
+    return best.candidate.environment if best is not None else None
+
+
+def _spec_named(name: str | None) -> Any:
+    from keydrift.explain.candidates import known_specs
+    from keydrift.spec import DEFAULT_JWT_SPEC
+
+    if name is None:
+        return DEFAULT_JWT_SPEC
+    return next((s for s in known_specs() if s.name == name), DEFAULT_JWT_SPEC)
+
+
+def _problem_text(report: Any) -> str:
+    # The known-weak list is judged on its own (WeakHit); its index is never shown, since the
+    # list ships with keydrift and the index would give the secret away.
+    texts = [p.message for p in report.problems if p.code != "known_weak"]
+    return "; ".join(texts) or "a publicly known weak secret"
+
+
+def _refusal(
+    matches: Sequence[Match], expect: Expectations, findings: list[Finding]
+) -> Refusal | None:
+    """Apply resolve()'s strength policy to every verifying candidate, in its environment.
+
+    Refused anywhere: the token is rejected (a service using keydrift's resolver would not even
+    start with that key). Weak but accepted (not production-like): a warning finding.
+    """
+    from keydrift.resolve import strength_policy
+
+    warned = False
+    for m in sorted(matches, key=_match_rank):
+        environment = m.candidate.environment or expect.environment
+        # The candidate's value as written is what resolve() would read and judge. Through a
+        # variant, the signer's key must be refused too: a strong written value that a delivery
+        # path shortens, or a `${VAR}` the signer's path interpolates away, is a delivery
+        # problem that the signature verdict names, not a weak secret.
+        spec = _spec_named(m.candidate.spec)
+        policy = strength_policy(spec, environment, m.candidate.value)
+        if policy is None or policy.report.ok:
+            continue
+        if m.variant.kind != "exact":
+            signer = strength_policy(spec, environment, m.variant.key)
+            if signer is None or signer.report.ok:
+                continue
+        codes = policy.report.codes
+        if policy.refused:
+            reason = "placeholder" if "placeholder" in codes else "weak_secret"
+            return Refusal(m, environment, reason, _problem_text(policy.report))
+        if not warned:
+            warned = True
+            where = f"environment {environment}" if environment else "no environment"
+            findings.append(Finding(
+                "weak_key", "warning",
+                f"the key that verifies this token ({m.candidate.label}) is weak: "
+                f"{_problem_text(policy.report)}; keydrift's resolver accepts it in {where} "
+                "with a warning and refuses it in production-like environments",
+                advice="replace it with `keydrift generate` before it reaches staging or "
+                "production",
+            ))
+    return None
 
 
 def _weak_among(matches: Sequence[Match]) -> WeakHit | None:
@@ -267,20 +420,50 @@ def _claims_problem(findings: Sequence[Finding]) -> Finding | None:
     return rejecting[0] if rejecting else None
 
 
-def _best(matches: Sequence[Match]) -> Match | None:
-    def rank(m: Match) -> tuple[int, int]:
-        return (0 if m.candidate.expected else 1, 0 if m.variant.kind == "exact" else 1)
+def _match_rank(m: Match) -> tuple[int, int, int, int, str]:
+    template, expected, service, ident = _source_rank(m.candidate)
+    return (template, expected, 0 if m.variant.kind == "exact" else 1, service, ident)
 
-    return min(matches, key=rank) if matches else None
+
+def _best(matches: Sequence[Match]) -> Match | None:
+    return min(matches, key=_match_rank) if matches else None
+
+
+def _also_in(best: Match, matches: Sequence[Match]) -> tuple[Candidate, ...]:
+    """The other places holding the headline's value (one per variable and place)."""
+    key = best.candidate.value.fingerprint
+    seen = {(best.candidate.variable, best.candidate.place)}
+    out: list[Candidate] = []
+    for m in sorted(matches, key=_match_rank):
+        c = m.candidate
+        if c.value.fingerprint != key or (c.variable, c.place) in seen:
+            continue
+        seen.add((c.variable, c.place))
+        out.append(c)
+    return tuple(out)
+
+
+def _clip(value: Any, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
+
+
+def _relevant(out: Explanation) -> list[ServiceView] | None:
+    """The service views of the token's environment (all of them when it is unknown)."""
+    if out.services is None:
+        return None
+    env = out.environment
+    return [v for v in out.services if env is None or v.environment in (env, None)]
 
 
 def _judge(out: Explanation, hs: str | None) -> Verdict:
     attacks = [f for f in out.findings if f.reason == "attack"]
     best = _best(out.matches)
+    also = _also_in(best, out.matches) if best is not None else ()
     if attacks:
         first = attacks[0]
         return Verdict("rejected", "attack", f"attack: {first.message}", "critical", 1,
-                       match=best, advice=first.advice)
+                       match=best, advice=first.advice, also_in=also)
     if out.weak is not None:
         return Verdict(
             "rejected", "weak_secret",
@@ -289,27 +472,36 @@ def _judge(out: Explanation, hs: str | None) -> Verdict:
             "critical", 1, match=best,
             advice="replace the secret everywhere with `keydrift generate`, then revoke "
             "sessions signed with the old one",
+            also_in=also,
         )
     expected = [c for c in out.candidates if c.expected]
     algorithm = next((f for f in out.findings if f.reason == "algorithm"), None)
     malformed_hdr = next((f for f in out.findings if f.code == "alg_missing"), None)
     if malformed_hdr is not None:
         return Verdict("rejected", "malformed", malformed_hdr.message, "error", 1, match=best)
+    if best is None and out.jwks is not None:
+        return _jwks_verdict(out, algorithm)
     if best is None:
         return _no_match(out, hs, expected, algorithm)
+    relevant = _relevant(out)
+    if out.refusal is not None:
+        return _refusal_verdict(out, relevant)
+    absent = _no_service_note(out, relevant)
     trusted = best.candidate.expected or not expected
-    if trusted and not expected and _every_service_rejects_signature(out.services):
+    if trusted and not expected and relevant and _every_service_rejects_signature(relevant):
         # Nothing was named as expected, but the repository says which keys its services hold:
         # a token that only a stray candidate verifies is one every service refuses.
-        n = len(out.services or ())
+        n = len(relevant)
         cand, variant = best.candidate, best.variant
         scope = f" (service {cand.service})" if cand.service else ""
         how = "" if variant.kind == "exact" else f" {variant.phrase}"
+        where = f" of environment {out.environment}" if out.environment else ""
         return Verdict(
             "rejected", "signature",
             f"verifies only with {cand.label}{scope}{how}, a key no service verifies with: "
-            f"all {n} service views reject the signature",
-            "error", 1, match=best, advice=_mismatch_advice(best),
+            f"all {n} service views{where} reject the signature",
+            "error", 1, match=best, advice=_mismatch_advice(best), also_in=also,
+            rejected_by=tuple(relevant),
         )
     if trusted and best.variant.kind == "exact":
         scope = f" ({best.candidate.scope})" if best.candidate.scope else ""
@@ -318,15 +510,102 @@ def _judge(out: Explanation, hs: str | None) -> Verdict:
             signed += " (the previous key: valid while the rotation lasts)"
         if algorithm is not None:
             return Verdict("rejected", "algorithm", f"{signed}, but {algorithm.message}",
-                           "error", 1, match=best, advice=algorithm.advice)
+                           "error", 1, match=best, advice=algorithm.advice, also_in=also)
         problem = _claims_problem(out.findings)
         if problem is not None:
             return Verdict("rejected", problem.reason, f"{signed}, but {problem.message}",
-                           "error", 1, match=best, advice=problem.advice)
-        return Verdict("verified", None, f"{signed}; claims are valid", "ok", 0,
-                       match=best)
+                           "error", 1, match=best, advice=problem.advice, also_in=also)
+        return Verdict("verified", None, f"{signed}; claims are valid{absent}", "ok", 0,
+                       match=best, also_in=also)
     return Verdict("rejected", "signature", _mismatch_sentence(best, expected), "error", 1,
-                   match=best, advice=_mismatch_advice(best))
+                   match=best, advice=_mismatch_advice(best), also_in=also)
+
+
+def _no_service_note(out: Explanation, relevant: Sequence[ServiceView] | None) -> str:
+    """``; no known service in environment E`` (also added to the notes), or ``""``."""
+    if not out.services or relevant or out.environment is None:
+        return ""
+    envs = sorted({v.environment for v in out.services if v.environment})
+    note = (f"no known service in environment {out.environment}: the repository's services run "
+            f"in {', '.join(envs) or 'no named environment'}, so none of them judges this token")
+    if note not in out.notes:
+        out.notes.append(note)
+    return f"; no known service in environment {out.environment}"
+
+
+def _holders(views: Sequence[ServiceView]) -> str:
+    """``auth, backend (JWT_SECRET_STAGING at staging.env:3, 5kxp5wE4AcL6)`` per distinct value."""
+    by_value: dict[tuple[str | None, str | None, str | None], list[str]] = {}
+    for v in views:
+        names = by_value.setdefault((v.variable, v.location, v.fingerprint), [])
+        if v.service not in names:
+            names.append(v.service)
+    parts = []
+    for (variable, location, fp), names in by_value.items():
+        where = f"{variable} at {location}, {fp}" if location else f"{fp}"
+        parts.append(f"{', '.join(sorted(names))} ({where})")
+    return "; ".join(parts)
+
+
+def _refusal_verdict(out: Explanation, relevant: Sequence[ServiceView] | None) -> Verdict:
+    refusal = out.refusal
+    assert refusal is not None
+    m = refusal.match
+    cand = m.candidate
+    scope = f" ({cand.scope})" if cand.scope else ""
+    how = "" if m.variant.kind == "exact" else f" {m.variant.phrase}"
+    kind = "a placeholder" if refusal.reason == "placeholder" else "a weak secret"
+    env = refusal.environment or "this environment"
+    rejecting = tuple(
+        v for v in relevant or ()
+        if not v.accepts and v.refused is None and v.fingerprint is not None
+        and v.reason in ("signature", "unknown_kid")
+    )
+    summary = (f"signed with {cand.label}{scope}{how}, {kind} that keydrift's resolver refuses "
+               f"in {env} ({refusal.problem})")
+    if rejecting:
+        summary += f"; the services holding the real value reject it: {_holders(rejecting)}"
+    place = cand.place
+    if refusal.reason == "placeholder":
+        advice = (f"put the real {env} secret in {place} (from the secret store), not a "
+                  "placeholder; `keydrift check` reports it before deploy (KD301)")
+    else:
+        advice = (f"replace it in {place} with a strong secret (`keydrift generate`) shared by "
+                  f"every service of {env}; `keydrift check` reports it before deploy (KD302)")
+    return Verdict("rejected", refusal.reason, summary, "error", 1, match=m, advice=advice,
+                   also_in=_also_in(m, out.matches), rejected_by=rejecting)
+
+
+def _jwks_verdict(out: Explanation, algorithm: Finding | None) -> Verdict:
+    report = out.jwks
+    assert report is not None
+    if report.status == "verified":
+        signed = f"signed with {report.detail.removeprefix('verified with ')}"
+        if algorithm is not None:
+            return Verdict("rejected", "algorithm", f"{signed}, but {algorithm.message}",
+                           "error", 1, advice=algorithm.advice)
+        problem = _claims_problem(out.findings)
+        if problem is not None:
+            return Verdict("rejected", problem.reason, f"{signed}, but {problem.message}",
+                           "error", 1, advice=problem.advice)
+        return Verdict("verified", None, f"{signed}; claims are valid", "ok", 0)
+    if report.status == "unknown_kid":
+        if report.rotated_out is not None:
+            advice = ("the key was removed from the key set while tokens signed with it are "
+                      "still in use: keep a retired key published until every token it signed "
+                      "has expired, and check that the signer has switched to the new key")
+        else:
+            advice = ("the verifier's key set lacks this kid: refresh a stale JWKS cache on the "
+                      "verifier, or check that signer and verifier use the same issuer and "
+                      "environment")
+        return Verdict("rejected", "unknown_kid", report.detail, "error", 1, advice=advice)
+    if report.status == "algorithm":
+        return Verdict("rejected", "algorithm", report.detail, "error", 1,
+                       advice="sign with the algorithm the key is published for, or publish "
+                       "the key with the algorithm the signer uses")
+    return Verdict("rejected", "signature", report.detail, "error", 1,
+                   advice="compare the signer's key thumbprint with the key set's "
+                   "(`keydrift fingerprint` prints RFC 7638 thumbprints)")
 
 
 def _every_service_rejects_signature(services: Sequence[ServiceView] | None) -> bool:
@@ -438,11 +717,18 @@ def _services(
                 rotation.append((name, keys.add(prev.value.reveal())))
         previous.append(rotation)
     ok: set[int] = set(keys.matches(hs, decoded.signing_input, decoded.signature)) if hs else set()
+    from keydrift.resolve import strength_policy
+
     for eff, slot, rotation in zip(effective, slots, previous, strict=True):
         assignment = eff.assignment
         value = assignment.value if assignment is not None else None
         location = str(assignment.location) if assignment is not None else None
         fp = short(value.fingerprint) if value else None
+        refused: str | None = None
+        if value:
+            policy = strength_policy(eff.spec, eff.environment, value)
+            if policy is not None and policy.refused:
+                refused = "placeholder" if policy.report.has("placeholder") else "weak_secret"
         alg_ok = decoded.alg in (eff.spec.algorithm,) or decoded.alg in expect.algorithms
         via_previous = next((name for name, i in rotation if i in ok), None)
         verifies = slot is not None and (slot in ok or via_previous is not None)
@@ -463,9 +749,13 @@ def _services(
                       if slot not in ok else f"holds {fp}, which verifies it")
             if weak is not None:
                 detail += "; a publicly known weak secret: anyone can forge tokens it accepts"
+            elif refused is not None:
+                what = "a placeholder" if refused == "placeholder" else "a weak secret"
+                detail += (f"; {what} that keydrift's resolver refuses in "
+                           f"{eff.environment}")
         views.append(ServiceView(
             service=eff.service.name, environment=eff.environment, spec=eff.spec.name,
             variable=eff.variable, location=location, fingerprint=fp, accepts=accepts,
-            reason=reason, detail=detail,
+            reason=reason, detail=detail, refused=refused,
         ))
     return views
