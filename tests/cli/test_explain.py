@@ -231,3 +231,33 @@ def test_path_with_environment_names_the_other_environments_secret(
     code, doc = _json(capsys, sign(STRONG), str(tmp_path), "--environment", "staging",
                       *NOW_ARGS)
     assert (code, doc["verdict"]["status"]) == (0, "verified")
+
+
+def test_decode_only_mode(capsys: pytest.CaptureFixture[str]) -> None:
+    # Issue 11: like `step crypto jwt inspect --insecure`, a well-formed token exits 0 with no
+    # candidate at all, even expired or carrying an attack header (both are still reported).
+    token = sign(OTHER, {"exp": NOW - 7200}, headers={"jku": "https://x.example/k"})
+    code, out, err = _run(capsys, token, "--decode", *NOW_ARGS)
+    assert code == 0
+    assert out.startswith("DECODED: a well-formed compact JWS (alg 'HS256')")
+    assert "expired 2h00m ago" in out and "injected header" in out
+    assert "candidates" not in out
+    assert err.strip() == "keydrift explain: decoded"
+    code, doc = _json(capsys, token, "--decode", *NOW_ARGS)
+    assert (code, doc["mode"], doc["verdict"]["status"]) == (0, "decode", "decoded")
+    assert doc["candidates"] == [] and doc["values"] == []
+    # Not a token: still exit 2.
+    assert _run(capsys, "abc.def", "--decode")[0] == 2
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "1e400", "-1e400", "1e300",
+                                   "+Infinity"])
+def test_now_nan_inf_1e400_is_a_usage_error(value: str,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    # Issue 12 item 13: these exited 3 (an internal error) instead of 2 with a clear line.
+    code, out, err = _run(capsys, sign(STRONG), "--now", value, "--no-process-env")
+    assert code == 2
+    assert out == ""
+    first = err.splitlines()[0]
+    assert first.startswith("keydrift: error: --now ") and "not a usable time" in first
+    assert "Traceback" not in err
