@@ -64,7 +64,9 @@ def test_agreeing_fleet_with_token_is_clean(keyring_a: Keyring) -> None:
     for url in doc["urls"]:
         assert url["status"] == "ok"
         assert url["http"]["acceptance_rate"] == 1.0
-        assert url["websocket"]["accepted"] == 4
+        # Each server is one process and says so: one sample each is enough (issue 11).
+        assert (url["samples"], url["stopped_early"], url["announced_workers"]) == (1, True, 1)
+        assert url["websocket"]["accepted"] == url["samples"]
         assert list(url["websocket"]["by_instance"]) == url["instances"]
 
 
@@ -81,8 +83,16 @@ def test_odd_one_out_is_named_with_reasons(keyring_a: Keyring, keyring_b: Keyrin
     assert [g["size"] for g in doc["groups"]] == [2, 1]
     odd_url = doc["urls"][2]
     assert odd_url["websocket"]["acceptance_rate"] == 0.0
-    assert odd_url["websocket"]["reasons"] == {"unknown_kid": 2}
-    assert odd_url["http"]["by_instance"]["odd"]["rejected"] == 2
+    # One process per server, announced as such: one attempt each (issue 11's early stop).
+    # The middleware refuses a handshake with a bare 403 by default (no uvicorn ERROR line);
+    # the reason comes from the instance's own verdict on its fingerprint endpoint.
+    assert odd_url["websocket"]["reasons"] == {"http_403": 1}
+    assert odd_url["websocket"]["per_attempt"] == [
+        {"outcome": "rejected", "reason": "http_403", "instance": None}]
+    assert odd_url["http"]["by_instance"]["odd"]["rejected"] == 1
+    assert odd_url["http"]["reasons"] == {"unknown_kid": 1}
+    odd = next(i for i in doc["instances"] if i["instance_id"] == "odd")
+    assert odd["token"]["reason"] == "unknown_kid"
     assert any("odd" in p and "unknown_kid" in p for p in doc["problems"])
 
 
@@ -170,8 +180,8 @@ def test_websocket_auth_modes(keyring_a: Keyring, mode: str) -> None:
     with fleet(app) as urls:
         result = run_probe(urls, samples=2, token=token, ws_path="/ws", ws_auth=mode)
     ws = result.to_dict()["urls"][0]["websocket"]
-    assert ws["accepted"] == 2 and ws["by_instance"] == {
-        "a": {"accepted": 2, "rejected": 0, "acceptance_rate": 1.0}}
+    assert ws["accepted"] == 1 and ws["by_instance"] == {
+        "a": {"accepted": 1, "rejected": 0, "acceptance_rate": 1.0}}
 
 
 def test_token_from_environment(keyring_a: Keyring, monkeypatch: pytest.MonkeyPatch,
@@ -225,12 +235,14 @@ def test_announced_worker_that_never_answers_is_named(keyring_a: Keyring) -> Non
     validate(result.to_dict(), PROBE_SCHEMA)
 
 
-def test_custom_instance_names_announce_no_workers(keyring_a: Keyring) -> None:
-    # chat_like names its instance, so pids cannot name the workers: nothing is expected.
+def test_custom_instance_names_announce_a_count(keyring_a: Keyring) -> None:
+    # chat_like names its instance, so pids cannot name the workers; their number is still
+    # known (one process here), which is enough to stop after the first answer.
     with fleet(chat_like(keyring_a, "one")) as urls:
         result = run_probe(urls, samples=4)
-    assert result.urls[0].unreached == [] and result.urls[0].samples == 4
-    assert result.exit_code == 0
+    report = result.urls[0]
+    assert (report.unreached, report.samples, report.announced) == ([], 1, 1)
+    assert report.stopped_early and result.exit_code == 0
 
 
 def _announcing_v2(keyring: Keyring, siblings: list[str]) -> Any:
@@ -257,8 +269,14 @@ def test_schema_2_siblings_are_expected_and_bounded(keyring_a: Keyring) -> None:
     # No detail in a public document: the instance is still grouped, by kid alone.
     assert result.instances[0].key_source == {} and result.instances[0].service is None
     validate(result.to_dict(), PROBE_SCHEMA)
+    # A hostile announcer: more than 256 siblings are not believed at all (the probe samples
+    # as if nothing was announced and reports the oversized list); ids over 128 characters are
+    # never awaited.
     hostile = ["me", *(f"w{i}" for i in range(100_000)), "x" * 10_000]
     with fleet(_announcing_v2(keyring_a, hostile)) as urls:
         bounded = run_probe(urls, samples=2)
-    assert len(bounded.urls[0].unreached) == 255  # the first 256 entries, "me" answered
-    assert all(len(u) <= 128 for u in bounded.urls[0].unreached)
+    assert bounded.urls[0].unreached == [] and bounded.urls[0].samples == 2
+    assert bounded.urls[0].capped == ["siblings"] and bounded.exit_code == 1
+    with fleet(_announcing_v2(keyring_a, ["me", "y" * 129])) as urls:
+        long_id = run_probe(urls, samples=2)
+    assert long_id.urls[0].unreached == [] and long_id.exit_code == 0

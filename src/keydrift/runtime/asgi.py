@@ -187,10 +187,36 @@ def sibling_pids() -> list[int]:
     now = time.monotonic()
     cached = _SIBLINGS.get(os.getpid())
     if cached is not None and now - cached[0] < _SIBLINGS_TTL:
-        return cached[1]
+        return _alive(cached[1])
     pids = _find_siblings()
     _SIBLINGS[os.getpid()] = (now, pids)
     return pids
+
+
+def _alive(pids: list[int]) -> list[int]:
+    """``pids`` without the workers that have died since they were listed.
+
+    The list is cached for a few seconds, and a supervisor replaces a killed worker at once:
+    announcing the dead one would make the probe wait for (and report as unreached) a process
+    that no longer exists. A dead worker is gone from ``/proc``, or a zombie (``Z``/``X``) until
+    its supervisor reaps it; a reused pid would have another parent. Reading one small
+    ``/proc`` file per worker is cheap enough for every request.
+    """
+    me = os.getpid()
+    parent = os.getppid()
+    alive = []
+    for pid in pids:
+        if pid == me:
+            alive.append(pid)
+            continue
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 1 and fields[0] not in ("Z", "X", "x") and fields[1] == str(parent):
+            alive.append(pid)
+    return alive
 
 
 _SIBLINGS: dict[int, tuple[float, list[int]]] = {}  # keyed by pid: a forked worker starts over
@@ -292,9 +318,12 @@ class JWTAuthMiddleware:
     ``sub`` claim to ``scope["state"]["keydrift_subject"]``; the keyring itself (to sign, e.g.
     in a login route) to ``scope["state"]["keydrift_keyring"]``.
 
-    A refused WebSocket handshake gets a 403 whose JSON body names the reason where the server
-    supports the ASGI denial-response extension (uvicorn does); ``websocket_denial_body=False``
-    sends a bare close instead (the server then answers a body-less 403).
+    A refused WebSocket handshake is closed before accept: the server answers HTTP 403 and logs
+    it as a refusal, nothing more (the reason goes to the ``keydrift`` log).
+    ``websocket_denial_body=True`` sends the 403 with the reason as a JSON body through the ASGI
+    denial-response extension where the server offers it; uvicorn 0.54's default WebSocket
+    implementation (websockets-sansio) then logs ``ERROR: ASGI callable returned without
+    completing handshake.`` for every refusal (Kludex/uvicorn#3138), hence the default.
 
     ``instance_name`` replaces the default opaque instance id; it must be unique per process, or
     the probe will take several workers for one.
@@ -330,7 +359,7 @@ class JWTAuthMiddleware:
         cookie: str | None = None,
         query_param: str | None = None,
         websocket_subprotocol: bool = True,
-        websocket_denial_body: bool = True,
+        websocket_denial_body: bool = False,
         fingerprint_path: str | None = DEFAULT_FINGERPRINT_PATH,
         fingerprint_auth: bool = False,
         instance_header: bool = False,
