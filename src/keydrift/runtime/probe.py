@@ -570,7 +570,7 @@ async def probe(
         raise UsageError(f"unknown WebSocket auth mode {ws_auth!r}",
                          advice=f"use one of {', '.join(WS_AUTH_MODES)}")
     plain = [u for u in urls if not is_dns_url(u)]
-    bases = [(_check_url(u), None) for u in plain]
+    bases: list[tuple[str, str | None]] = [(_check_url(u), None) for u in plain]
     if login_url:
         _check_url(login_url)
     httpx, websockets = _import_clients()
