@@ -238,6 +238,7 @@ class UrlReport:
     unreached: list[str] = field(default_factory=list)  # announced workers that never answered
     announced: int | None = None  # how many workers the server says share this port
     stopped_early: bool = False  # every announced worker answered before --samples ran out
+    capped: list[str] = field(default_factory=list)  # server lists longer than MAX_LIST
 
     @property
     def status(self) -> str:
@@ -258,6 +259,7 @@ class UrlReport:
             "unreached": self.unreached,
             "announced_workers": self.announced,
             "stopped_early": self.stopped_early,
+            "capped": self.capped,
             "errors": dict(sorted(self.errors.items())),
             "error_detail": self.error_detail,
             "http": self.http.to_dict() if self.http else None,
@@ -723,6 +725,8 @@ def _clean_doc(doc: Any) -> dict[str, Any] | None:
             if isinstance(verdict.get(key), str):
                 out["token"][key] = _text(verdict[key])
     out["announced"] = _announced(doc, out["instance_id"])
+    out["capped"] = [k for k in ("siblings", "sibling_pids", "verification_kids", "key_warnings")
+                     if isinstance(doc.get(k), list) and len(doc[k]) > MAX_LIST]
     return out
 
 
@@ -733,18 +737,21 @@ def _announced(doc: Mapping[str, Any], iid: str) -> tuple[frozenset[str] | None,
     Two forms: ``siblings`` (opaque instance ids, the current document) and the first
     document's ``hostname``/``pid``/``sibling_pids``, where ids are ``hostname:pid`` unless the
     instance has a custom name (then only the count is known). At most :data:`MAX_LIST` are
-    taken: a server announcing 200,000 workers is not believed beyond that.
+    believed: a server announcing more (200,000 workers) is not believed at all, and the
+    probe samples as if it had announced nothing.
     """
     siblings = doc.get("siblings")
     if isinstance(siblings, list) and siblings:
-        ids = frozenset(_text(s) for s in siblings[:MAX_LIST] if isinstance(s, str))
+        if len(siblings) > MAX_LIST:
+            return None, None
+        ids = frozenset(_text(s) for s in siblings if isinstance(s, str))
         if iid in ids:
             return ids, len(ids)
-        return None, min(len(siblings), MAX_LIST)
+        return None, len(ids) or None
     pids = doc.get("sibling_pids")
-    if not isinstance(pids, list) or not pids:
+    if not isinstance(pids, list) or not pids or len(pids) > MAX_LIST:
         return None, None
-    pids = [p for p in pids[:MAX_LIST] if isinstance(p, int) and not isinstance(p, bool)]
+    pids = [p for p in pids if isinstance(p, int) and not isinstance(p, bool)]
     host, pid = doc.get("hostname"), doc.get("pid")
     if isinstance(host, str) and iid == f"{host}:{pid}":
         return frozenset(f"{_text(host)}:{p}" for p in pids), len(pids)
@@ -784,6 +791,9 @@ async def _fingerprints(
             report.error_detail = f"{path} did not return a keydrift fingerprint document"
             return None
         report.responses += 1
+        for name in doc["capped"]:
+            if name not in report.capped:
+                report.capped.append(name)
         return doc
 
     # The first request alone: a server that says it is one process is done after it. Then
@@ -1110,6 +1120,13 @@ def _judge(result: ProbeResult, fingerprint_path: str, max_time: float) -> None:
                 f"{report.url}: {failed}/{report.samples} samples failed "
                 f"({', '.join(sorted(report.errors))}): {report.error_detail}",
                 fix.format(path=fingerprint_path), _RUNTIME_DOCS + anchor))
+        if report.capped:
+            advice.append(Advice(
+                "url", report.url,
+                f"{report.url}: the fingerprint document lists more than {MAX_LIST} entries in "
+                f"{', '.join(report.capped)}; the lists were cut and announced workers ignored",
+                "check what serves --fingerprint-path there: a keydrift document names a few "
+                "keys and workers", _RUNTIME_DOCS + "#the-fingerprint-endpoint"))
         if report.unreached:
             shown = ", ".join(report.unreached[:8]) + (
                 f" and {len(report.unreached) - 8} more" if len(report.unreached) > 8 else "")
