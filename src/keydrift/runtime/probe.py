@@ -302,7 +302,8 @@ class ProbeResult:
                 "services": sorted({m.service or "" for m in members}),
                 "key_sources": sorted({_source_text(m.key_source) for m in members}),
                 "advice": next((a.to_dict() for a in self.advice
-                                if a.about in ("group", "rotation") and a.subject == kid), None),
+                                if (a.about == "group" and a.subject == kid)
+                                or a.about == "rotation"), None),
             }
             for kid, members in ordered
         ]
@@ -1050,7 +1051,7 @@ def _group_advice(result: ProbeResult, kid: str, members: Sequence[Instance],
             + (" (the majority)" if kid == majority else "") + f": {names}")
     if rotation:
         return Advice(
-            "rotation", kid, what + "; every instance verifies every signing key: a two-phase "
+            "rotation", "", "every instance verifies every signing key: a two-phase "
             "rotation in progress",
             "finish the rotation (restart the remaining replicas with the new key current), "
             "then probe again; --allow-rotation accepts this state",
@@ -1099,6 +1100,9 @@ def _judge(result: ProbeResult, fingerprint_path: str, max_time: float) -> None:
         head = (f"{len(by_kid)} signing keys among {len(result.instances)} instances ({where})"
                 + ("; rotation compatible" if rotation else ""))
         ordered = sorted(by_kid.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        if rotation:
+            # One entry for the whole fleet: every group is part of the same rotation.
+            ordered = ordered[:1]
         first = True
         for kid, members in ordered:
             if kid == majority and not rotation:
