@@ -11,10 +11,10 @@ from pathlib import Path
 import jsonschema  # type: ignore[import-untyped]
 import pytest
 
+from keydrift.check import build_model
 from keydrift.errors import WeakSecretError
 from keydrift.explain import from_flags, from_model, from_process_env, render_text, to_json
 from keydrift.explain.schema import SCHEMA
-from keydrift.check import build_model
 from keydrift.resolve import resolve, strength_policy
 from keydrift.spec import DEFAULT_JWT_SPEC
 from keydrift.strength import known_weak_entries

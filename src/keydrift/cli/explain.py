@@ -169,11 +169,11 @@ def command(
         algorithms_arg,
         explain,
         from_flags,
-        from_model,
         from_process_env,
         render_text,
         to_json_text,
     )
+    from keydrift.explain.candidates import read_model
     from keydrift.explain.jwks import JWKS_ALGORITHMS, load_jwks
     from keydrift.spec import ALGORITHMS, HMAC_ALGORITHMS, SecretSpec, normalize_environment
 
@@ -204,7 +204,8 @@ def command(
     if paths and not decode_only:
         model, notes = _model_candidates(paths)
         if model is not None:
-            candidates.extend(from_model(model, environment))
+            model = read_model(model, environment)
+            candidates.extend(model.candidates)
     keysets = []
     if jwks_source is not None and not decode_only:
         keysets = [load_jwks(src, timeout=jwks_timeout) for src in (jwks_source, *old_jwks)]

@@ -1,18 +1,23 @@
 """``keydrift explain``: decode a token without trusting it and find which secret signed it.
 
 Data flows one way: :mod:`.decode` (untrusted parsing) and :mod:`.candidates` (values with
-provenance) feed :mod:`.variants` (delivery-path transformations) and :mod:`.search` (prepared
-HMAC states, the known-weak list); :mod:`.verdict` judges; :mod:`.report` renders.
+provenance; :func:`.candidates.read_model` is the one adapter to ``keydrift check``'s model)
+feed :mod:`.variants` (delivery-path transformations), :mod:`.search` (prepared HMAC states,
+the known-weak list) and :mod:`.jwks` (key sets); :mod:`.verdict` judges (with the resolver's
+own strength policy); :mod:`.report` renders.
 """
 
 from __future__ import annotations
 
 from keydrift.explain.candidates import (
     Candidate,
+    ModelView,
     ReaderVariant,
+    ServiceKey,
     from_flags,
     from_model,
     from_process_env,
+    read_model,
 )
 from keydrift.explain.claims import Expectations, Finding, TimeClaim, algorithms_arg, duration
 from keydrift.explain.decode import DecodedToken, MalformedToken, decode_token
@@ -39,8 +44,10 @@ __all__ = [
     "Finding",
     "MalformedToken",
     "Match",
+    "ModelView",
     "PreparedKeys",
     "ReaderVariant",
+    "ServiceKey",
     "ServiceView",
     "TimeClaim",
     "Variant",
@@ -53,6 +60,7 @@ __all__ = [
     "from_flags",
     "from_model",
     "from_process_env",
+    "read_model",
     "register_derivation",
     "render_text",
     "to_json",

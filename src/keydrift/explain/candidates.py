@@ -11,6 +11,7 @@ import os
 import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from keydrift.errors import InputError, UsageError
 from keydrift.keys import is_public_key_material
@@ -19,11 +20,14 @@ from keydrift.spec import DEFAULT_JWT_SPEC, SecretSpec
 
 __all__ = [
     "Candidate",
+    "ModelView",
     "ReaderVariant",
+    "ServiceKey",
     "from_flags",
     "from_model",
     "from_process_env",
     "known_specs",
+    "read_model",
 ]
 
 MAX_SECRET_FILE_BYTES = 64 * 1024
@@ -276,10 +280,34 @@ def _spec_of(variable: str, specs: Sequence[SecretSpec]) -> str | None:
     return next((s.name for s in specs if s.matches_variable(variable)), None)
 
 
-def from_model(model: object, environment: str | None = None) -> list[Candidate]:
-    """Every secret-like assignment of a :class:`keydrift.model.Model`, with its provenance.
+@dataclass(frozen=True)
+class ServiceKey:
+    """What one service holds in one environment (from the model's effective values)."""
 
+    service: str
+    environment: str | None
+    spec: SecretSpec
+    variable: str | None
+    location: str | None
+    value: SecretValue | None = field(repr=False)
+    previous: tuple[tuple[str, SecretValue], ...] = field(default=(), repr=False)
+
+
+@dataclass(frozen=True)
+class ModelView:
+    """The part of ``keydrift check``'s model that explain uses: candidates and service keys."""
+
+    candidates: tuple[Candidate, ...]
+    services: tuple[ServiceKey, ...]
+
+
+def read_model(model: Any, environment: str | None = None) -> ModelView:
+    """The one adapter between ``keydrift check``'s model and explain.
+
+    Candidates: every secret-like assignment (and public-key material), with its provenance.
     With ``environment``, assignments for that environment (or for any) are the expected ones.
+    Services: each service's effective secret per environment and the spec's previous keys it
+    also holds (the keys it verifies with during a rotation).
     """
     from keydrift.spec import normalize_environment
 
@@ -324,4 +352,24 @@ def from_model(model: object, environment: str | None = None) -> list[Candidate]
             template=bool(getattr(assignment, "template", False)),
             spec=_spec_of(variable, specs),
         ))
-    return out
+    services: list[ServiceKey] = []
+    for eff in getattr(model, "effective", ()):
+        assignment = eff.assignment
+        value = assignment.value if assignment is not None else None
+        held = getattr(eff.service, "env", {}) or {}
+        previous = tuple(
+            (name, held[name].value) for name in eff.spec.previous_for(eff.environment)
+            if name in held and held[name].value
+        )
+        services.append(ServiceKey(
+            service=eff.service.name, environment=eff.environment, spec=eff.spec,
+            variable=eff.variable,
+            location=str(assignment.location) if assignment is not None else None,
+            value=value or None, previous=previous,
+        ))
+    return ModelView(tuple(out), tuple(services))
+
+
+def from_model(model: Any, environment: str | None = None) -> list[Candidate]:
+    """The candidates of :func:`read_model`."""
+    return list(read_model(model, environment).candidates)

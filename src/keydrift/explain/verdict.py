@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from keydrift.explain.candidates import Candidate
+from keydrift.explain.candidates import Candidate, ModelView, ServiceKey, read_model
 from keydrift.explain.claims import (
     Expectations,
     Finding,
@@ -170,6 +170,7 @@ def explain(
 ) -> Explanation:
     """Explain ``token`` against ``candidates`` (and the services of ``model`` when given).
 
+    ``model`` is ``keydrift check``'s model or its :class:`ModelView` (:func:`read_model`).
     ``decode_only``: header, claims, times and structural findings, no candidates (status
     ``decoded``, exit code 0 for a well-formed token). ``jwks``: key sets for asymmetric
     tokens, the verifier's current one first and older snapshots after it.
@@ -248,7 +249,8 @@ def explain(
         out.refusal = _refusal(out.matches, expect, out.findings)
     out.values = _values(out.candidates, out.matches)
     if model is not None:
-        out.services = _services(decoded, model, hs, expect, out.findings, out.weak)
+        view = model if isinstance(model, ModelView) else read_model(model)
+        out.services = _services(decoded, view.services, hs, expect, out.findings, out.weak)
     out.verdict = _judge(out, hs)
     return out
 
@@ -690,7 +692,7 @@ def _no_match(
 
 
 def _services(
-    decoded: DecodedToken, model: Any, hs: str | None, expect: Expectations,
+    decoded: DecodedToken, services: Sequence[ServiceKey], hs: str | None, expect: Expectations,
     findings: Sequence[Finding], weak: WeakHit | None = None,
 ) -> list[ServiceView]:
     """Whether each service of the model, per environment, would accept this token.
@@ -701,35 +703,24 @@ def _services(
     problem = _claims_problem(findings)
     attack = next((f for f in findings if f.reason == "attack"), None)
     views: list[ServiceView] = []
-    effective = list(getattr(model, "effective", ()))
     keys = PreparedKeys()
     slots: list[int | None] = []
     previous: list[list[tuple[str, int]]] = []
-    for eff in effective:
-        assignment = eff.assignment
-        value = assignment.value if assignment is not None else None
-        slots.append(keys.add(value.reveal()) if value else None)
-        rotation: list[tuple[str, int]] = []
-        service_env = getattr(eff.service, "env", {}) or {}
-        for name in eff.spec.previous_for(eff.environment):
-            prev = service_env.get(name)
-            if prev is not None and prev.value:
-                rotation.append((name, keys.add(prev.value.reveal())))
-        previous.append(rotation)
+    for held in services:
+        slots.append(keys.add(held.value.reveal()) if held.value else None)
+        previous.append([(name, keys.add(value.reveal())) for name, value in held.previous])
     ok: set[int] = set(keys.matches(hs, decoded.signing_input, decoded.signature)) if hs else set()
     from keydrift.resolve import strength_policy
 
-    for eff, slot, rotation in zip(effective, slots, previous, strict=True):
-        assignment = eff.assignment
-        value = assignment.value if assignment is not None else None
-        location = str(assignment.location) if assignment is not None else None
+    for held, slot, rotation in zip(services, slots, previous, strict=True):
+        value = held.value
         fp = short(value.fingerprint) if value else None
         refused: str | None = None
         if value:
-            policy = strength_policy(eff.spec, eff.environment, value)
+            policy = strength_policy(held.spec, held.environment, value)
             if policy is not None and policy.refused:
                 refused = "placeholder" if policy.report.has("placeholder") else "weak_secret"
-        alg_ok = decoded.alg in (eff.spec.algorithm,) or decoded.alg in expect.algorithms
+        alg_ok = decoded.alg in (held.spec.algorithm,) or decoded.alg in expect.algorithms
         via_previous = next((name for name, i in rotation if i in ok), None)
         verifies = slot is not None and (slot in ok or via_previous is not None)
         reason: str | None
@@ -740,7 +731,7 @@ def _services(
         elif not verifies:
             accepts, reason, detail = False, "signature", f"holds {fp}, which does not verify it"
         elif not alg_ok:
-            accepts, reason, detail = False, "algorithm", f"expects {eff.spec.algorithm}"
+            accepts, reason, detail = False, "algorithm", f"expects {held.spec.algorithm}"
         elif problem is not None:
             accepts, reason, detail = False, problem.reason, problem.message
         else:
@@ -752,10 +743,10 @@ def _services(
             elif refused is not None:
                 what = "a placeholder" if refused == "placeholder" else "a weak secret"
                 detail += (f"; {what} that keydrift's resolver refuses in "
-                           f"{eff.environment}")
+                           f"{held.environment}")
         views.append(ServiceView(
-            service=eff.service.name, environment=eff.environment, spec=eff.spec.name,
-            variable=eff.variable, location=location, fingerprint=fp, accepts=accepts,
+            service=held.service, environment=held.environment, spec=held.spec.name,
+            variable=held.variable, location=held.location, fingerprint=fp, accepts=accepts,
             reason=reason, detail=detail, refused=refused,
         ))
     return views
