@@ -215,3 +215,20 @@ def test_json_output_stays_clean_with_progress(tmp_path: Path) -> None:
             os.close(master)
     assert proc.returncode == 0
     assert json.loads(proc.stdout)["urls"][0]["status"] == "ok"
+
+
+def test_later_document_shapes_are_read() -> None:
+    # Details under "detail" (kept for credential holders), and a custom-named single worker
+    # announcing its count only: both are understood, and the count stops sampling early.
+    doc = fingerprint_doc("named", workers=1)
+    for key in ("service", "environment", "key_source", "key_warnings", "keydrift"):
+        doc.pop(key, None)
+    doc["schema_version"] = 2
+    doc["detail"] = {"service": "api", "environment": "staging", "keydrift": "9",
+                     "key_source": {"kind": "file", "variable": "JWT_SECRET"},
+                     "key_warnings": []}
+    with serve(doc_app(doc)) as url:
+        result = run_probe([url], samples=8)
+    [inst] = result.instances
+    assert (inst.service, inst.environment, inst.key_source["kind"]) == ("api", "staging", "file")
+    assert (result.urls[0].samples, result.urls[0].announced) == (1, 1)

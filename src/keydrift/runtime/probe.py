@@ -702,16 +702,20 @@ def _clean_doc(doc: Any) -> dict[str, Any] | None:
             and isinstance(doc.get("instance_id"), str) and doc["instance_id"]):
         return None
     kids = doc.get("verification_kids")
-    warnings = doc.get("key_warnings")
-    source = doc.get("key_source")
+    # Where the operator's details are: the top level (fingerprint schema 1), or "detail" (later
+    # schemas send them only to holders of a credential).
+    detail = doc.get("detail")
+    about: dict[str, Any] = detail if isinstance(detail, dict) else doc
+    warnings = about.get("key_warnings")
+    source = about.get("key_source")
     verdict = doc.get("token")
     out: dict[str, Any] = {
         "instance_id": _text(doc["instance_id"]),
         "signing_kid": _text(doc["signing_kid"]),
-        "service": _str_or_none(doc.get("service")),
-        "environment": _str_or_none(doc.get("environment")),
+        "service": _str_or_none(about.get("service")),
+        "environment": _str_or_none(about.get("environment")),
         "algorithm": _str_or_none(doc.get("algorithm")),
-        "keydrift": _str_or_none(doc.get("keydrift")),
+        "keydrift": _str_or_none(about.get("keydrift")),
         "verification_kids": [_text(k) for k in kids[:MAX_LIST] if isinstance(k, str)]
         if isinstance(kids, list) else [],
         "key_warnings": [_text(w) for w in warnings[:16] if isinstance(w, str)]
@@ -725,9 +729,10 @@ def _clean_doc(doc: Any) -> dict[str, Any] | None:
         for key in ("reason", "detail"):
             if isinstance(verdict.get(key), str):
                 out["token"][key] = _text(verdict[key])
-    out["announced"] = _announced(doc, out["instance_id"])
+    merged = {**about, **doc}
+    out["announced"] = _announced(merged, out["instance_id"])
     out["capped"] = [k for k in ("siblings", "sibling_pids", "verification_kids", "key_warnings")
-                     if isinstance(doc.get(k), list) and len(doc[k]) > MAX_LIST]
+                     if isinstance(merged.get(k), list) and len(merged[k]) > MAX_LIST]
     return out
 
 
@@ -735,7 +740,8 @@ def _announced(doc: Mapping[str, Any], iid: str) -> tuple[frozenset[str] | None,
     """The workers a document says share its socket: their instance ids where they can be
     named, and how many there are. ``(None, None)`` when the server does not say.
 
-    Two forms: ``siblings`` (opaque instance ids, the current document) and the first
+    Three forms: ``siblings`` (opaque instance ids, including the instance's own); ``workers``
+    (a count, for instances with custom names, whose siblings cannot be named); and the first
     document's ``hostname``/``pid``/``sibling_pids``, where ids are ``hostname:pid`` unless the
     instance has a custom name (then only the count is known). At most :data:`MAX_LIST` are
     believed: a server announcing more (200,000 workers) is not believed at all, and the
@@ -749,6 +755,9 @@ def _announced(doc: Mapping[str, Any], iid: str) -> tuple[frozenset[str] | None,
         if iid in ids:
             return ids, len(ids)
         return None, len(ids) or None
+    workers = doc.get("workers")
+    if isinstance(workers, int) and not isinstance(workers, bool) and 0 < workers <= MAX_LIST:
+        return None, workers
     pids = doc.get("sibling_pids")
     if not isinstance(pids, list) or not pids or len(pids) > MAX_LIST:
         return None, None
