@@ -183,6 +183,7 @@ def _render(doc: dict[str, Any]) -> None:
             else f"{samples[0]}-{samples[-1]} samples each")
     _out(f"probed {len(urls)} URL(s), {each}: {len(instances)} instance(s), "
          f"{len(groups)} signing key(s) in {doc['duration_s']}s")
+    labels = {u["url"]: u["label"] for u in urls if u.get("label")}
     majority = doc["majority_kid"]
     for i, group in enumerate(groups):
         label = "majority" if group["signing_kid"] == majority else (
@@ -195,7 +196,8 @@ def _render(doc: dict[str, Any]) -> None:
                 tok = inst["token"]
                 verdict = "  token accepted" if tok.get("accepted") else \
                     f"  token REJECTED: {tok.get('reason')} ({tok.get('detail')})"
-            _out(f"    {inst['instance_id']:<24} {inst['url']}  service {inst['service']}  "
+            where = inst["url"] + (f" ({labels[inst['url']]})" if inst["url"] in labels else "")
+            _out(f"    {inst['instance_id']:<24} {where}  service {inst['service'] or '-'}  "
                  f"env {inst['environment'] or '-'}{verdict}")
             for warning in inst["key_warnings"]:
                 _out(f"      weak key: {warning}")
