@@ -616,12 +616,13 @@ async def probe(
             ])
             if token and http_path:
                 await _stage(state, "http", [
-                    _http_checks(client, clock, gate, report, http_path, auth, httpx)
+                    _http_checks(client, clock, gate, report, http_path, auth, httpx, result)
                     for report in result.urls
                 ])
         if token and ws_path:
             await _stage(state, "websocket", [
-                _ws_checks(clock, gate, report, ws_path, token, ws_auth, websockets, httpx)
+                _ws_checks(clock, gate, report, ws_path, token, ws_auth, websockets, httpx,
+                           result)
                 for report in result.urls
             ])
     finally:
@@ -904,18 +905,32 @@ def _collect(report: UrlReport, docs: Sequence[dict[str, Any] | None],
         result.instances.append(inst)
 
 
-async def _cover_instances(one: Any, check: Check, report: UrlReport, clock: _Clock) -> None:
-    """Keep trying, one connection at a time, until every instance seen behind this URL has
-    answered the check, within a bounded number of extra attempts.
+async def _cover_instances(one: Any, check: Check, report: UrlReport, clock: _Clock,
+                           result: ProbeResult) -> None:
+    """Keep trying, one connection at a time, until every instance behind this URL that can be
+    told apart has answered the check, within a bounded number of extra attempts.
 
     The kernel picks the worker for each connection and may send a whole run to one of them;
-    a per-instance verdict needs each instance at least once. Servers that do not say which
-    instance answered (no instance header or hello) cannot be steered and get no extra tries.
+    a per-instance verdict needs each instance at least once. An answer names its instance by
+    the ``x-keydrift-instance`` header or, for an accepted WebSocket, its hello message. A
+    refusal without a name (the middleware's bare 403 before a WebSocket upgrade) cannot be
+    attributed, so then only the instances whose fingerprint verdict accepts the token are
+    awaited: they will name themselves once accepted. A server that names nothing gets no
+    extra tries.
     """
-    if not check.by_instance:
+    if check.kind == "websocket" and check.hello is False:
+        return
+    anonymous = any(a["instance"] is None for a in check.per_attempt)
+    if anonymous:
+        accepting = {i.instance_id for i in result.instances
+                     if i.token is not None and i.token.get("accepted")}
+        targets = set(report.instances) & accepting
+    elif check.by_instance:
+        targets = set(report.instances)
+    else:
         return
     extra = _extra_budget(report.samples)
-    while set(report.instances) - set(check.by_instance) and extra > 0 and clock.remaining() > 0:
+    while targets - set(check.by_instance) and extra > 0 and clock.remaining() > 0:
         await one()
         extra -= 1
 
@@ -930,7 +945,7 @@ async def _in_waves(one: Any, count: int, clock: _Clock) -> None:
 
 async def _http_checks(
     client: httpx.AsyncClient, clock: _Clock, gate: asyncio.Semaphore, report: UrlReport,
-    path: str, auth: Mapping[str, str], httpx: Any,
+    path: str, auth: Mapping[str, str], httpx: Any, result: ProbeResult,
 ) -> None:
     check = report.http = Check("http", path)
 
@@ -952,12 +967,12 @@ async def _http_checks(
             check.record("failed", f"http_{resp.status}", instance)
 
     await _in_waves(one, report.samples, clock)
-    await _cover_instances(one, check, report, clock)
+    await _cover_instances(one, check, report, clock, result)
 
 
 async def _ws_checks(
     clock: _Clock, gate: asyncio.Semaphore, report: UrlReport, path: str, token: str, mode: str,
-    websockets: Any, httpx: Any,
+    websockets: Any, httpx: Any, result: ProbeResult,
 ) -> None:
     """Open the WebSocket ``samples`` times; the whole stage for one URL has one deadline.
 
@@ -1012,7 +1027,7 @@ async def _ws_checks(
 
     await _in_waves(one, report.samples, clock)
     if time.monotonic() < stage_end:
-        await _cover_instances(one, check, report, clock)
+        await _cover_instances(one, check, report, clock, result)
 
 
 async def _hello(conn: Any, timeout: float) -> str | None:
