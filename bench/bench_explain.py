@@ -31,12 +31,13 @@ TOKEN_INPUT = (
 )
 
 
-def best(fn: Callable[[], object], repeat: int = 5) -> float:
+def best(fn: Callable[[], object], repeat: int = 5,
+         clock: Callable[[], float] = time.perf_counter) -> float:
     times = []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = clock()
         fn()
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return min(times)
 
 
@@ -81,6 +82,10 @@ def bench_weak_list() -> dict[str, float]:
                 raise AssertionError
 
     return {
+        # CPU time of this process as well as wall time: on a machine shared with other work
+        # the wall time mostly measures the wait for a CPU, the CPU time what the scan costs.
+        "miss_cpu": best(lambda: weak_secret_search("HS256", msg, unsigned, entries=entries,
+                                                    extra=extra), clock=time.process_time),
         "miss": best(lambda: weak_secret_search("HS256", msg, unsigned, entries=entries,
                                                 extra=extra)),
         "last": best(lambda: weak_secret_search("HS256", msg, signed_last, entries=entries,
@@ -100,7 +105,9 @@ def main() -> int:
     print(f"known-weak list: {weak['public']:,.0f} public entries (the blank one tested as the "
           f"empty secret) + {weak['extra']:,.0f} keydrift defaults; full scan (no hit) "
           f"{weak['miss'] * 1000:.1f} ms, hit on the last entry {weak['last'] * 1000:.1f} ms "
-          f"(target <= 150 ms); C one-shot hmac.digest loop {weak['oneshot'] * 1000:.1f} ms")
+          f"(target <= 150 ms); CPU time of the full scan {weak['miss_cpu'] * 1000:.1f} ms; "
+          f"C one-shot hmac.digest loop {weak['oneshot'] * 1000:.1f} ms; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     ok = ratio >= 2 and weak["miss"] <= 0.150
     print("PASS" if ok else "BELOW TARGET")
     return 0 if ok else 1
