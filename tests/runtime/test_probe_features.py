@@ -22,6 +22,8 @@ from tests.runtime.probe_servers import doc_app, fingerprint_doc, serve, ws_sile
 from tests.runtime.runtime_helpers import SECRET_A, SECRET_B, chat_like, not_keydrift, validate
 
 PROBE_SCHEMA = "probe-output-v1.json"
+# Key sources are details: public documents leave them out, the detail token unlocks them.
+DETAIL = "kd-detail-" + "q7Wm2Xr9Lp4Tz8Nc3Vb6Hs1Jd5Fg0Ya"
 
 
 def test_docs_links_match_checks() -> None:
@@ -88,13 +90,15 @@ def _env_keyring(secret: str) -> Keyring:
 
 def test_advice_per_group_and_per_error(capsys: pytest.CaptureFixture[str]) -> None:
     # Env-delivered keys that differ: KD201's fix. Keys of the process's own: KD102's.
-    with serve(chat_like(_env_keyring(SECRET_A), "a1")) as a1, \
-            serve(chat_like(_env_keyring(SECRET_A), "a2")) as a2, \
-            serve(chat_like(_env_keyring(SECRET_B), "b")) as b, \
-            serve(chat_like(Keyring.from_secrets(SECRET_B + "x"), "gen")) as gen, \
+    with serve(chat_like(_env_keyring(SECRET_A), "a1", detail_token=DETAIL)) as a1, \
+            serve(chat_like(_env_keyring(SECRET_A), "a2", detail_token=DETAIL)) as a2, \
+            serve(chat_like(_env_keyring(SECRET_B), "b", detail_token=DETAIL)) as b, \
+            serve(chat_like(Keyring.from_secrets(SECRET_B + "x"), "gen",
+                            detail_token=DETAIL)) as gen, \
             serve(not_keydrift) as html:
-        result = run_probe([a1, a2, b, gen, html], samples=1)
-        assert main(["probe", a1, a2, b, gen, html, "-n", "1"]) == 1
+        result = run_probe([a1, a2, b, gen, html], samples=1, detail_token=DETAIL)
+        assert main(["probe", a1, a2, b, gen, html, "-n", "1", "--detail-token", DETAIL]) == 1
+        public = run_probe([a1, a2, b], samples=1)
     out = capsys.readouterr().out
     by_subject = {a.subject: a for a in result.advice}
     env_group = by_subject[_env_keyring(SECRET_B).current_kid]
@@ -110,6 +114,9 @@ def test_advice_per_group_and_per_error(capsys: pytest.CaptureFixture[str]) -> N
     assert f"docs: {DOCS_BASE_URL}KD201.md" in out and "fix: deliver one value" in out
     assert "docs: https://github.com/keydrift/keydrift/blob/main/docs/runtime.md#the-middleware" \
         in out
+    # Without the detail token the source is unknown: the advice covers both causes.
+    [anonymous] = [a for a in public.advice if a.about == "group"]
+    assert "KD102" in anonymous.fix and "--detail-token" in anonymous.fix
 
 
 def test_file_sourced_keys_that_differ_get_the_restart_advice(tmp_path: Path) -> None:
@@ -118,9 +125,10 @@ def test_file_sourced_keys_that_differ_get_the_restart_advice(tmp_path: Path) ->
     two.write_text(SECRET_B)
     ring_1 = Keyring.from_spec(env={"JWT_SECRET_FILE": str(one)})
     ring_2 = Keyring.from_spec(env={"JWT_SECRET_FILE": str(two)})
-    with serve(chat_like(ring_1, "f1")) as a, serve(chat_like(ring_1, "f2")) as b, \
-            serve(chat_like(ring_2, "f3")) as c:
-        result = run_probe([a, b, c], samples=1)
+    with serve(chat_like(ring_1, "f1", detail_token=DETAIL)) as a, \
+            serve(chat_like(ring_1, "f2", detail_token=DETAIL)) as b, \
+            serve(chat_like(ring_2, "f3", detail_token=DETAIL)) as c:
+        result = run_probe([a, b, c], samples=1, detail_token=DETAIL)
     [group] = [x for x in result.advice if x.about == "group"]
     assert "the secret file changed after some instances started" in group.problem
     assert "restart the instances whose key differs" in group.fix

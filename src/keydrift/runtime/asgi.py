@@ -804,6 +804,17 @@ class JWTAuthMiddleware:
 
     # --- fingerprint endpoint --------------------------------------------------------------
 
+    def _siblings(self) -> list[str]:
+        """The ``siblings`` the public document announces.
+
+        A custom instance name is not derived from the pid, so other workers cannot be named;
+        but a process that is the only worker on its socket can still say so, which lets the
+        probe stop after its first answer (one request per single-process instance).
+        """
+        if not self._instance_name:
+            return sibling_ids()
+        return [self._ident()[0]] if sibling_pids() == [os.getpid()] else []
+
     def describe(self, *, detail: bool = False) -> dict[str, Any]:
         """The fingerprint document: which keys this instance holds, by thumbprint only.
 
@@ -819,8 +830,7 @@ class JWTAuthMiddleware:
             "algorithm": keyring.algorithm,
             "signing_kid": keyring.current_kid,
             "verification_kids": list(keyring.kids),
-            # A custom instance name is not derived from the pid: siblings cannot be named.
-            "siblings": [] if self._instance_name else sibling_ids(),
+            "siblings": self._siblings(),
         }
         if detail:
             doc["detail"] = {

@@ -72,6 +72,7 @@ MAX_ERROR_BODY_BYTES = 64 * 1024
 MAX_WS_MESSAGE_BYTES = 64 * 1024
 MAX_LIST = 256  # kids, warnings, announced workers: per document
 MAX_TEXT = 256  # any string field taken from a server
+MAX_ID = 128  # an announced sibling id
 MAX_INSTANCES_PER_URL = 1024
 MAX_ATTEMPT_LOG = 64
 DEFAULT_MAX_TIME = 120.0
@@ -752,7 +753,9 @@ def _announced(doc: Mapping[str, Any], iid: str) -> tuple[frozenset[str] | None,
     if isinstance(siblings, list) and siblings:
         if len(siblings) > MAX_LIST:
             return None, None
-        ids = frozenset(_text(s) for s in siblings if isinstance(s, str))
+        # An id over MAX_ID characters is no keydrift id: never awaited (nor truncated into
+        # one that could collide with a real id).
+        ids = frozenset(s for s in siblings if isinstance(s, str) and len(s) <= MAX_ID)
         if iid in ids:
             return ids, len(ids)
         return None, len(ids) or None
@@ -1094,6 +1097,15 @@ def _group_advice(result: ProbeResult, kid: str, members: Sequence[Instance],
             "files",
             "make every replica mount the same secret, then restart the instances whose key "
             "differs so they read the current file",
+            DOCS_URL + "docs/rules/KD201.md")
+    if not kinds - {None}:
+        # A public document does not say where the key comes from (--detail-token does).
+        return Advice(
+            "group", kid, what,
+            "deliver one value to all of them from one source (one env_file or secret "
+            "referenced by every service), then probe again; if each process makes a key of "
+            "its own (KD102), set the shared variable for every replica and worker. "
+            "--detail-token shows each instance's key source",
             DOCS_URL + "docs/rules/KD201.md")
     return Advice(
         "group", kid, what + (f" (from {', '.join(variables)})" if variables else ""),
