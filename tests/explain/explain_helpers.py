@@ -71,5 +71,6 @@ def cand(
 
 def run(token: str | bytes, *candidates: Candidate, **expect: Any) -> Explanation:
     model = expect.pop("model", None)
+    derivations = expect.pop("derivations", None)
     return explain(token, list(candidates), expectations=Expectations(**expect), now=NOW,
-                   model=model)
+                   model=model, derivations=derivations)

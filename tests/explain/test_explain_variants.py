@@ -10,8 +10,6 @@ import pytest
 from keydrift.explain.variants import (
     Derivation,
     classify,
-    register_derivation,
-    unregister_derivation,
     variants_of,
 )
 from tests.explain.explain_helpers import STRONG, cand, run, sign
@@ -41,20 +39,18 @@ def test_variants_are_distinct_and_exact_first() -> None:
     assert len(keys) == len(set(keys))
 
 
-def test_registered_derivation_is_tried_and_named() -> None:
-    register_derivation(Derivation(
+def test_a_given_derivation_is_tried_and_named() -> None:
+    test_app = Derivation(
         id="test-app", title="Test App",
         derive=lambda raw: hashlib.sha512(raw).hexdigest().encode(),
         cause="Test App signs with sha512(secret) in hex",
-    ))
-    try:
-        key = hashlib.sha512(STRONG.encode()).hexdigest()
-        e = run(sign(key), cand(STRONG))
-        assert (e.verdict.variant, e.verdict.match and e.verdict.match.variant.via) == (
-            "preset_derived", "test-app")
-        assert "Test App signs with sha512(secret) in hex" in e.verdict.summary
-    finally:
-        unregister_derivation("test-app")
+    )
+    key = hashlib.sha512(STRONG.encode()).hexdigest()
+    e = run(sign(key), cand(STRONG), derivations=[test_app])
+    assert (e.verdict.variant, e.verdict.match and e.verdict.match.variant.via) == (
+        "preset_derived", "test-app")
+    assert "Test App signs with sha512(secret) in hex" in e.verdict.summary
+    # Nothing is registered globally: the next explanation does not know Test App.
     assert run(sign(key), cand(STRONG)).verdict.variant is None
 
 
@@ -62,11 +58,8 @@ def test_a_failing_derivation_is_skipped() -> None:
     def broken(raw: bytes) -> bytes | None:
         raise ValueError("cannot derive")
 
-    register_derivation(Derivation(id="broken", title="Broken", derive=broken, cause="x"))
-    try:
-        assert variants_of(cand(STRONG))[0].kind == "exact"
-    finally:
-        unregister_derivation("broken")
+    broken_app = Derivation(id="broken", title="Broken", derive=broken, cause="x")
+    assert variants_of(cand(STRONG), derivations=[broken_app])[0].kind == "exact"
 
 
 def test_no_key_material_in_repr_or_pickle() -> None:

@@ -27,8 +27,6 @@ from keydrift.explain.variants import (
     VARIANT_KINDS,
     Derivation,
     Variant,
-    register_derivation,
-    unregister_derivation,
     variants_of,
 )
 from keydrift.explain.verdict import Explanation, Match, ServiceView, Verdict, explain
@@ -61,11 +59,9 @@ __all__ = [
     "from_model",
     "from_process_env",
     "read_model",
-    "register_derivation",
     "render_text",
     "to_json",
     "to_json_text",
-    "unregister_derivation",
     "variants_of",
     "weak_secret_search",
 ]

@@ -6,7 +6,7 @@ times, ``$NAME`` fragments eaten by compose interpolation, or a key an app deriv
 :class:`Variant` says how it differs (``kind``, one of :data:`VARIANT_KINDS`) and what in the
 signer's delivery path produces that difference (``cause``).
 
-Derivations are pluggable: :func:`register_derivation` adds one, and a preset may define
+Derivations are pluggable: a preset may define
 ``derive_signing_key(value: SecretValue) -> bytes | None`` to contribute its own.
 """
 
@@ -16,7 +16,7 @@ import base64
 import binascii
 import contextlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NoReturn
 
@@ -28,9 +28,7 @@ __all__ = [
     "Derivation",
     "Variant",
     "classify",
-    "derivations",
-    "register_derivation",
-    "unregister_derivation",
+    "preset_derivations",
     "variants_of",
 ]
 
@@ -78,28 +76,15 @@ class Derivation:
     cause: str
 
 
-_DERIVATIONS: dict[str, Derivation] = {}
+def preset_derivations() -> list[Derivation]:
+    """The derivations presets contribute through ``derive_signing_key`` (app knowledge lives
+    in presets; a caller with its own passes ``derivations=`` to :func:`variants_of` and
+    :func:`~keydrift.explain.verdict.explain`)."""
+    from keydrift.presets import all_presets
 
-
-def register_derivation(derivation: Derivation) -> None:
-    """Add (or replace) a derivation tried on every candidate."""
-    _DERIVATIONS[derivation.id] = derivation
-
-
-def unregister_derivation(derivation_id: str) -> None:
-    """Remove a derivation added with :func:`register_derivation` (no error if absent)."""
-    _DERIVATIONS.pop(derivation_id, None)
-
-
-def derivations() -> list[Derivation]:
-    """Registered derivations plus those presets contribute via ``derive_signing_key``."""
-    out = list(_DERIVATIONS.values())
-    try:
-        from keydrift.presets import all_presets
-    except ImportError:  # pragma: no cover - presets ship with keydrift
-        return out
+    out: list[Derivation] = []
     for preset in all_presets():
-        if preset.id in _DERIVATIONS or not preset.derives_signing_key:
+        if not preset.derives_signing_key:
             continue
         out.append(Derivation(
             id=preset.id, title=preset.title, derive=_preset_hook(preset.derive_signing_key),
@@ -228,8 +213,13 @@ def _reader_kind(value: bytes, key: bytes, reader: str, note: str) -> str:
     return "whitespace"
 
 
-def variants_of(candidate: Candidate) -> list[Variant]:
-    """Every distinct key ``candidate`` could become on its way to a signer, exact first."""
+def variants_of(
+    candidate: Candidate, *, derivations: Sequence[Derivation] | None = None
+) -> list[Variant]:
+    """Every distinct key ``candidate`` could become on its way to a signer, exact first.
+
+    ``derivations`` defaults to the presets' (:func:`derivations`)."""
+    tried = preset_derivations() if derivations is None else derivations
     value = candidate.value.reveal()
     out: list[Variant] = []
     seen: set[bytes] = set()
@@ -285,7 +275,7 @@ def variants_of(candidate: Candidate) -> list[Variant]:
         add("interpolation_eaten", value.replace(b"$$", b"$"),
             "the signer's path interpolates once more than this one and turns '$$' into '$'",
             text="with '$$' collapsed to '$'")
-    for derivation in derivations():
+    for derivation in tried:
         try:
             derived = derivation.derive(value)
         except (ValueError, UnicodeError):

@@ -21,7 +21,7 @@ from keydrift.explain.claims import (
 from keydrift.explain.decode import DecodedToken, MalformedToken, decode_token
 from keydrift.explain.jwks import JwksReport, JwksSet, check_jwks
 from keydrift.explain.search import PreparedKeys, WeakHit, hmac_name, weak_secret_search
-from keydrift.explain.variants import Variant, variants_of
+from keydrift.explain.variants import Derivation, Variant, variants_of
 from keydrift.keys import is_public_key_material, oct_thumbprint, short
 
 __all__ = [
@@ -167,6 +167,7 @@ def explain(
     notes: Sequence[str] = (),
     decode_only: bool = False,
     jwks: Sequence[JwksSet] = (),
+    derivations: Sequence[Derivation] | None = None,
 ) -> Explanation:
     """Explain ``token`` against ``candidates`` (and the services of ``model`` when given).
 
@@ -211,7 +212,7 @@ def explain(
     tested: list[tuple[Candidate, Variant]] = []
     keys = PreparedKeys()
     for candidate in candidates:
-        for variant in variants_of(candidate):
+        for variant in variants_of(candidate, derivations=derivations):
             keys.add(variant.key)
             tested.append((candidate, variant))
     out.variants_tested = len(tested)

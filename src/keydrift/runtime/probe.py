@@ -426,14 +426,15 @@ def _ws_url(base: str, path: str) -> str:
 
 
 def _kid_of(token: str) -> str | None:
-    import base64
+    import jwt
 
-    try:
-        head = token.split(".", 1)[0][:4096]
-        header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
-    except (ValueError, IndexError, RecursionError):
+    if len(token) > 64 * 1024:
         return None
-    kid = header.get("kid") if isinstance(header, dict) else None
+    try:
+        header = jwt.get_unverified_header(token)
+    except (jwt.PyJWTError, ValueError, RecursionError):
+        return None
+    kid = header.get("kid")
     return _text(kid) if isinstance(kid, str) else None
 
 
