@@ -69,6 +69,7 @@ def test_variable_wins_over_generated_file(tmp_path: Path, strong_secret: str) -
 def test_corrupt_or_empty_file_is_a_clear_error(tmp_path: Path, content: bytes, match: str) -> None:
     path = tmp_path / "jwt"
     path.write_bytes(content)
+    path.chmod(0o600)  # private like a generated file, so the content is what is judged
     with pytest.raises(SecretFileError, match=match) as info:
         resolve(environment="dev", env={}, generate_into=path)
     assert "refusing to replace" in str(info.value)

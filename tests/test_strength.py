@@ -100,7 +100,9 @@ def test_known_weak_list_lookup_is_exact_and_indexed() -> None:
     assert index is not None and entries[index - 1] == probe
     assert known_weak_index(probe + b"-not-in-list-" + secrets.token_hex(8).encode()) is None
     report = check_strength(probe)
-    assert report.has("known_weak") and f"entry {index}" in report.summary()
+    # The list ships with keydrift, so a line number would be the secret: only the category.
+    assert report.has("known_weak") and "in a public list of known JWT secrets" in report.summary()
+    assert str(index) not in report.summary() and str(index) not in repr(report)
     assert probe.decode(errors="replace") not in report.summary()
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "MissingSecretError",
     "RejectReason",
     "SecretConflictError",
+    "SecretEncodingError",
     "SecretFileError",
     "TokenRejected",
     "UsageError",
@@ -113,6 +114,16 @@ class RejectReason(StrEnum):
     MALFORMED = "malformed"
     UNKNOWN_KID = "unknown_kid"
     MISSING_CLAIM = "missing_claim"
+
+
+class SecretEncodingError(KeydriftError):
+    """A secret given as text is not valid UTF-8 (an environment variable holding raw bytes).
+
+    Refused rather than guessed: Python apps would read it with surrogate escapes, other
+    runtimes as raw bytes, so no two readers would agree on the key.
+    """
+
+    exit_code: ClassVar[int] = 1
 
 
 class TokenRejected(KeydriftError):

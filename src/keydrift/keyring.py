@@ -37,6 +37,7 @@ from keydrift.keys import (
 )
 from keydrift.secret import Provenance, ProvenanceKind, ResolvedSecret, SecretValue
 from keydrift.spec import ALGORITHMS, DEFAULT_JWT_SPEC, HMAC_ALGORITHMS, MIN_HMAC_BYTES, SecretSpec
+from keydrift.strength import display_fingerprint
 
 __all__ = ["MAX_KID_LENGTH", "MAX_TOKEN_BYTES", "KeyInfo", "Keyring"]
 
@@ -231,15 +232,16 @@ class Keyring:
             raw = secret_bytes(key)
             if is_public_key_material(raw):
                 raise WeakSecretError(
-                    f"the {role} key is a PEM/DER key, refused as an {self.algorithm} secret: "
-                    "anyone holding the public key could forge tokens (algorithm confusion)",
+                    f"the {role} key is key material (PEM, DER, SSH or JWK), refused as an "
+                    f"{self.algorithm} secret: anyone holding the public key could forge tokens "
+                    "(algorithm confusion)",
                     problems=("public_key",),
                     advice=f"use a random secret for {self.algorithm}, or the key pair with RS256/ES256",
                 )
             required = MIN_HMAC_BYTES[self.algorithm]
             if len(raw) < required:
                 raise WeakSecretError(
-                    f"the {role} key ({fingerprint(raw, full=False)}) is {len(raw)} bytes; RFC 7518 "
+                    f"the {role} key ({display_fingerprint(raw)}) is {len(raw)} bytes; RFC 7518 "
                     f"section 3.2 requires at least {required} for {self.algorithm}",
                     problems=("too_short",),
                     advice="generate one with `keydrift generate`",

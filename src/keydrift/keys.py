@@ -8,6 +8,7 @@ in any language computes the same value, so a Go or Node service can report it t
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
 import re
@@ -72,35 +73,118 @@ def oct_thumbprint(secret: bytes) -> str:
     return b64url(hashlib.sha256(canonical.encode("ascii")).digest())
 
 
-_PEM_PUBLIC = re.compile(
-    rb"-----BEGIN (RSA |EC |)PUBLIC KEY-----|-----BEGIN CERTIFICATE-----|^ssh-(rsa|ed25519|dss) |"
-    rb"^ecdsa-sha2-",
-    re.MULTILINE,
+_PEM_BLOCK = re.compile(rb"-----BEGIN [A-Z0-9 ]+-----")
+_PEM_ANY = re.compile(rb"-----BEGIN [A-Z0-9 ]+-----|---- BEGIN SSH2 PUBLIC KEY ----")
+# OpenSSH public keys and certificates, anywhere on a line (authorized_keys lines may carry
+# options or leading blanks first): "ssh-rsa AAAA...", "ecdsa-sha2-nistp256 AAAA...",
+# "sk-ssh-ed25519@openssh.com AAAA...", "ssh-ed25519-cert-v01@openssh.com AAAA...".
+_SSH_PUBLIC = re.compile(
+    rb"(?:^|[\s\"',;=])(?:ssh-[a-z0-9]+|ecdsa-sha2-[a-z0-9]+|sk-(?:ssh|ecdsa)-[a-z0-9-]+)"
+    rb"(?:-cert-v0[0-9])?(?:@openssh\.com)?[ \t]+AAAA[A-Za-z0-9+/]{16}"
 )
-_PEM_ANY = re.compile(rb"-----BEGIN [A-Z0-9 ]+-----")
+# The base64 body of an SSH key alone starts with the length-prefixed key type.
+_SSH_BLOB = re.compile(rb"^\x00\x00\x00[\x07-\x40](?:ssh-|ecdsa-|sk-)")
+_B64_TEXT = re.compile(rb"^[A-Za-z0-9+/_\-\s]+={0,2}\s*$")
+_SCAN_BYTES = 64 * 1024  # key material is a few KiB; longer values are only scanned at the head
 
 
 def is_public_key_material(data: bytes) -> bool:
-    """True for PEM/DER/SSH public keys and certificates (refused as HMAC secrets).
+    """True for public (or private) key material of any common form: refused as HMAC secrets.
 
     Using a public key as an HMAC secret is the classic algorithm-confusion attack: anyone who
-    has the public key can sign tokens.
-    """
-    if _PEM_PUBLIC.search(data[:4096]):
-        return True
-    if _PEM_ANY.search(data[:4096]):
-        return True  # a private key is no HMAC secret either
-    if data[:1] == b"\x30" and len(data) > 40:
-        try:
-            from cryptography.hazmat.primitives.serialization import load_der_public_key
+    has the public key can sign tokens. Public keys travel in many shapes, and a secret store
+    holds whichever one someone pasted, so all are recognised here, in the one function the
+    keyring, the resolver's strength policy and ``keydrift check`` share:
 
-            load_der_public_key(data)
+    - PEM armour of any kind (public, private, certificate, RFC 4716 SSH2), leading blanks or not;
+    - DER: SubjectPublicKeyInfo, PKCS#1, X.509 certificates, PKCS#8/traditional private keys;
+    - base64 of those DER forms without armour (an identity provider's ``public_key`` field);
+    - OpenSSH keys and certificates, including ``sk-ssh-*``/``sk-ecdsa-*`` and bare key blobs;
+    - JWK or JWKS JSON with an RSA, EC or OKP key, also base64-encoded.
+
+    Detection does not require the key to parse as a valid key where its shape alone says what
+    it is (a truncated or unsupported SSH key is still public): a false refusal of a value that
+    looks exactly like a key costs a regenerated secret, a miss costs forged tokens.
+    """
+    head = data[:_SCAN_BYTES]
+    if _PEM_ANY.search(head) or _SSH_PUBLIC.search(head):
+        return True
+    stripped = head.strip()
+    if _is_der_key(stripped) or _is_jwk_json(stripped):
+        return True
+    if len(stripped) >= 32 and _B64_TEXT.match(stripped):
+        decoded = _b64_any(stripped)
+        if decoded is not None and (
+            _SSH_BLOB.match(decoded) or _is_der_key(decoded) or _is_jwk_json(decoded.strip())
+        ):
             return True
-        except (ValueError, TypeError):
-            pass
-        except Exception:
-            return False
     return False
+
+
+def _b64_any(text: bytes) -> bytes | None:
+    compact = re.sub(rb"\s+", b"", text).rstrip(b"=")
+    padded = compact + b"=" * (-len(compact) % 4)
+    try:
+        if b"-" in compact or b"_" in compact:
+            return base64.urlsafe_b64decode(padded)
+        return base64.b64decode(padded, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _is_der_key(data: bytes) -> bool:
+    # Every DER key or certificate is a SEQUENCE (0x30); cheap to rule out before parsing.
+    if len(data) < 40 or data[:1] != b"\x30":
+        return False
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import (
+        load_der_private_key,
+        load_der_public_key,
+    )
+
+    loaders: tuple[Any, ...] = (
+        load_der_public_key,
+        x509.load_der_x509_certificate,
+        lambda raw: load_der_private_key(raw, password=None),
+    )
+    for loader in loaders:
+        try:
+            loader(data)
+            return True
+        except TypeError:
+            return True  # an encrypted private key: still a key, not a secret
+        except Exception:  # noqa: S112 - ValueError, UnsupportedAlgorithm: try the next form
+            continue
+    return False
+
+
+def _is_der_public(data: bytes) -> bool:
+    if data[:1] != b"\x30":
+        return False
+    from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+    try:
+        load_der_public_key(data)
+    except Exception:
+        return False
+    return True
+
+
+_ASYMMETRIC_KTY = frozenset({"RSA", "EC", "OKP"})
+
+
+def _is_jwk_json(data: bytes) -> bool:
+    if not data.startswith(b"{") or len(data) > _SCAN_BYTES:
+        return False
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
+        return False
+    if not isinstance(doc, dict):
+        return False
+    keys = doc.get("keys")
+    members = keys if isinstance(keys, list) else [doc]
+    return any(isinstance(k, dict) and k.get("kty") in _ASYMMETRIC_KTY for k in members)
 
 
 def load_pem_key(data: bytes) -> PrivateKeyTypes | PublicKeyTypes:
@@ -155,7 +239,7 @@ def secret_bytes(key: str | bytes | SecretValue | ResolvedSecret) -> bytes:
     if isinstance(key, SecretValue):
         return key.reveal()
     if isinstance(key, str):
-        return key.encode("utf-8")
+        return SecretValue(key).reveal()  # one clean error for text that is not UTF-8
     return bytes(key)
 
 
@@ -168,7 +252,7 @@ def fingerprint(key: Any, *, full: bool = True) -> str:
     """
     if isinstance(key, str | bytes | SecretValue | ResolvedSecret):
         raw = secret_bytes(key)
-        if _PEM_ANY.search(raw[:4096]) or (raw[:1] == b"\x30" and is_public_key_material(raw)):
+        if _PEM_BLOCK.search(raw[:4096]) or _is_der_public(raw):
             thumb = jwk_thumbprint(public_jwk(load_pem_key(raw)))
         else:
             thumb = oct_thumbprint(raw)

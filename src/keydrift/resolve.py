@@ -32,13 +32,14 @@ from pathlib import Path
 from keydrift.errors import (
     MissingSecretError,
     SecretConflictError,
+    SecretEncodingError,
     SecretFileError,
     UsageError,
     WeakSecretError,
 )
 from keydrift.secret import Provenance, ProvenanceKind, ResolvedSecret, SecretValue
 from keydrift.spec import DEFAULT_JWT_SPEC, SecretSpec
-from keydrift.strength import StrengthReport, check_strength
+from keydrift.strength import StrengthReport, check_strength, display_fingerprint
 
 __all__ = [
     "StrengthPolicy",
@@ -52,6 +53,7 @@ __all__ = [
 log = logging.getLogger("keydrift")
 
 MAX_SECRET_FILE_BYTES = 64 * 1024
+MAX_DOTENV_BYTES = 10 * 1024 * 1024
 GENERATED_BYTES = 64
 
 
@@ -172,7 +174,7 @@ def _pick(
     base_dir: Path | None,
 ) -> tuple[SecretValue, Provenance] | None:
     # An empty variable counts as unset: `JWT_SECRET=` in an env file is how people "unset".
-    direct_value = SecretValue(direct) if direct else None
+    direct_value = _text_secret(direct, direct_prov) if direct else None
     file_value: SecretValue | None = None
     prov_f: Provenance | None = None
     if file_path:
@@ -185,7 +187,7 @@ def _pick(
         if direct_value != file_value:
             raise SecretConflictError(
                 f"{name} and {name}_FILE are both set and differ "
-                f"({direct_value.short_fingerprint} vs {file_value.short_fingerprint})",
+                f"({display_fingerprint(direct_value)} vs {display_fingerprint(file_value)})",
                 advice=f"set only one of {name} and {name}_FILE",
             )
         return direct_value, direct_prov
@@ -194,6 +196,16 @@ def _pick(
     if file_value is not None and prov_f is not None:
         return file_value, prov_f
     return None
+
+
+def _text_secret(text: str, provenance: Provenance) -> SecretValue:
+    """``SecretValue(text)``, with the place named when the text is not valid UTF-8."""
+    try:
+        return SecretValue(text)
+    except SecretEncodingError as exc:
+        message, advice = exc.message, exc.advice
+    # Raised outside the handler: the new error keeps no link to the first one.
+    raise SecretEncodingError(message, where=str(provenance), advice=advice)
 
 
 def drop_one_newline(data: bytes) -> bytes:
@@ -212,28 +224,67 @@ class _MissingSecretFile(SecretFileError):
     """The file is absent (as opposed to present but unusable)."""
 
 
+class _UnsafeSecretFile(SecretFileError):
+    """A generated-secret path holds something keydrift did not create: never adopted."""
+
+
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
 def read_secret_file(path: Path) -> SecretValue:
-    """Read a secret file: at most 64 KiB, one trailing newline dropped, never empty."""
+    """Read a secret file: at most 64 KiB, one trailing newline dropped, never empty.
+
+    Opened non-blocking and checked to be a regular file before any read, so a FIFO or a
+    device at a ``*_FILE`` path is refused at once instead of hanging start-up.
+    """
+    return SecretValue(_read_secret_bytes(path, private=False))
+
+
+def _read_secret_bytes(path: Path, *, private: bool) -> bytes:
+    """The file's bytes after the checks; ``private`` adds the generated-file rules
+    (no symlink, owned by this process's user, no group or other permission bits)."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | _O_CLOEXEC | (os.O_NOFOLLOW if private else 0)
     try:
-        with open(path, "rb") as fh:
-            info = os.fstat(fh.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise SecretFileError("not a regular file", where=str(path))
-            data = fh.read(MAX_SECRET_FILE_BYTES + 1)
+        fd = os.open(path, flags)
     except FileNotFoundError:
         raise _MissingSecretFile(
             "secret file does not exist", where=str(path),
             advice="mount the secret there or fix the *_FILE variable",
         ) from None
-    except IsADirectoryError:
-        raise SecretFileError("is a directory, not a secret file", where=str(path)) from None
     except PermissionError:
         raise SecretFileError(
             "secret file is not readable by this process", where=str(path),
             advice="check the file's owner and mode (0600 for the owner that runs the service)",
         ) from None
     except OSError as exc:
+        if private and exc.errno == errno.ELOOP:
+            raise _UnsafeSecretFile(
+                "is a symbolic link; a generated secret file must be a plain file keydrift "
+                "created", where=str(path),
+                advice="remove the link; keydrift then creates the file itself (mode 0600)",
+            ) from None
         raise SecretFileError(f"cannot read secret file ({exc.strerror})", where=str(path)) from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise SecretFileError("is a directory, not a secret file", where=str(path))
+        if not stat.S_ISREG(info.st_mode):
+            raise SecretFileError(
+                "not a regular file (a FIFO, socket or device), not read", where=str(path),
+                advice="point the *_FILE variable at the mounted secret file itself",
+            )
+        if private:
+            _check_private(path, info)
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            data = fh.read(MAX_SECRET_FILE_BYTES + 1)
+        except OSError as exc:
+            raise SecretFileError(
+                f"cannot read secret file ({exc.strerror})", where=str(path)
+            ) from None
     if len(data) > MAX_SECRET_FILE_BYTES:
         raise SecretFileError("secret file is larger than 64 KiB", where=str(path))
     data = drop_one_newline(data)
@@ -242,7 +293,32 @@ def read_secret_file(path: Path) -> SecretValue:
             "secret file is empty", where=str(path),
             advice="write the shared secret into it (`keydrift generate > FILE`)",
         )
-    return SecretValue(data)
+    return data
+
+
+def _check_private(path: Path, info: os.stat_result) -> None:
+    """A secret this process generated is owned by its user and readable by nobody else.
+
+    Anything else at the path was planted or loosened by someone: adopting it would let whoever
+    wrote (or can read) it sign tokens every replica accepts.
+    """
+    euid = os.geteuid()
+    if info.st_uid != euid:
+        raise _UnsafeSecretFile(
+            f"is owned by uid {info.st_uid}, not by this process's user (uid {euid}); "
+            "refusing a generated secret another user could have written",
+            where=str(path),
+            advice="delete it (keydrift then generates a new one), or generate it as the user "
+            "that runs the service",
+        )
+    loose = stat.S_IMODE(info.st_mode) & 0o077
+    if loose:
+        raise _UnsafeSecretFile(
+            f"has mode {stat.S_IMODE(info.st_mode):04o}; a generated secret must not be readable "
+            "or writable by group or others",
+            where=str(path),
+            advice=f"`chmod 600 {path}` if you made it yourself, otherwise delete it and rotate",
+        )
 
 
 @dataclass(frozen=True)
@@ -288,7 +364,7 @@ def _accept(
             where = str(provenance)
             if policy.refused and enforce_strength:
                 raise WeakSecretError(
-                    f"refusing the {spec.name} secret from {where} ({value.short_fingerprint}) "
+                    f"refusing the {spec.name} secret from {where} ({display_fingerprint(value)}) "
                     f"in production-like environment {environment!r}: {report.summary()}",
                     problems=report.codes,
                     advice="replace it with `keydrift generate` and share it across every "
@@ -297,7 +373,7 @@ def _accept(
             warnings = tuple(p.message for p in report.problems)
             log.warning(
                 "weak %s secret from %s (%s) in environment %r: %s",
-                spec.name, where, value.short_fingerprint, environment, report.summary(),
+                spec.name, where, display_fingerprint(value), environment, report.summary(),
             )
     return ResolvedSecret(
         value=value,
@@ -315,12 +391,29 @@ def _load_dotenv(path: str | os.PathLike[str]) -> dict[str, tuple[str, int]]:
     from dotenv.parser import parse_stream
 
     p = Path(path)
+    problem = ""
     try:
-        text = p.read_text(encoding="utf-8")
+        # Non-blocking and regular files only: a FIFO named as the .env file must not hang.
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | _O_CLOEXEC)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise SecretFileError("the .env file is not a regular file, not read", where=str(p))
+        with os.fdopen(fd, "rb") as fh:
+            data = fh.read(MAX_DOTENV_BYTES + 1)
     except FileNotFoundError:
         raise UsageError(f"{p}: .env file does not exist") from None
-    except (UnicodeDecodeError, OSError) as exc:
-        raise SecretFileError(f"cannot read .env file ({type(exc).__name__})", where=str(p)) from None
+    except OSError as exc:
+        raise SecretFileError(f"cannot read .env file ({exc.strerror})", where=str(p)) from None
+    if len(data) > MAX_DOTENV_BYTES:
+        problem = "larger than 10 MB"
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problem = f"invalid UTF-8 at byte {exc.start}"
+    if problem:
+        # Raised outside the handler: a UnicodeDecodeError's .object is the whole file.
+        raise SecretFileError(f"cannot read .env file ({problem})", where=str(p))
     import io
 
     out: dict[str, tuple[str, int]] = {}
@@ -353,9 +446,11 @@ def _generate_once(path: Path) -> tuple[SecretValue, Provenance]:
     provenance = Provenance(ProvenanceKind.GENERATED, path=str(path))
     for _ in range(50):
         try:
-            value = read_secret_file(path)
+            value = SecretValue(_read_secret_bytes(path, private=True))
         except _MissingSecretFile:
             pass  # nobody has created it yet: race to create it below
+        except _UnsafeSecretFile:
+            raise
         except SecretFileError as exc:
             raise SecretFileError(
                 f"{exc.message}; refusing to replace it", where=str(path),
@@ -376,8 +471,9 @@ def _generate_once(path: Path) -> tuple[SecretValue, Provenance]:
         secret = _secrets.token_urlsafe(GENERATED_BYTES)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{_secrets.token_hex(4)}.tmp")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            _private_dirs(path.parent)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _O_CLOEXEC,
+                         0o600)
         except OSError as exc:
             raise SecretFileError(
                 f"cannot create the secret file's directory or temp file ({exc.strerror})",
@@ -400,7 +496,7 @@ def _generate_once(path: Path) -> tuple[SecretValue, Provenance]:
             # A filesystem without hard links: O_EXCL on the target is still exclusive, but a
             # reader could see it before it is written; retry reading covers that window.
             try:
-                fd2 = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                fd2 = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
             except FileExistsError:
                 pass
             else:
@@ -413,6 +509,22 @@ def _generate_once(path: Path) -> tuple[SecretValue, Provenance]:
                 os.unlink(tmp)
         _fsync_dir(path.parent)
     raise SecretFileError("could not create or read the secret file", where=str(path))
+
+
+def _private_dirs(directory: Path) -> None:
+    """Create the missing directories of ``directory`` with mode 0700, one level at a time.
+
+    ``Path.mkdir(parents=True, mode=...)`` applies the mode to the last level only; the others
+    would get 0777 minus umask. Directories that already exist are left as they are.
+    """
+    missing: list[Path] = []
+    here = directory
+    while not here.exists() and here != here.parent:
+        missing.append(here)
+        here = here.parent
+    for level in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another process starting at once
+            level.mkdir(mode=0o700)
 
 
 def _fsync_dir(directory: Path) -> None:

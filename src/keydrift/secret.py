@@ -29,7 +29,7 @@ class SecretValue:
     _raw: bytes
 
     def __init__(self, value: str | bytes) -> None:
-        raw = value.encode("utf-8") if isinstance(value, str) else bytes(value)
+        raw = _utf8(value) if isinstance(value, str) else bytes(value)
         object.__setattr__(self, "_raw", raw)
 
     def __setattr__(self, name: str, value: Any) -> NoReturn:
@@ -61,7 +61,10 @@ class SecretValue:
         return self.fingerprint[:12]
 
     def __repr__(self) -> str:
-        return f"SecretValue(fp={self.short_fingerprint}, len={len(self._raw)})"
+        # A guessable value's fingerprint gives it away (unsalted SHA-256): say "weak" instead.
+        from keydrift.strength import display_fingerprint
+
+        return f"SecretValue(fp={display_fingerprint(self._raw)}, len={len(self._raw)})"
 
     __str__ = __repr__
 
@@ -91,7 +94,7 @@ class SecretValue:
         if isinstance(other, SecretValue):
             other_bytes = other.reveal()
         elif isinstance(other, str):
-            other_bytes = other.encode("utf-8")
+            other_bytes = _utf8(other)
         else:
             other_bytes = bytes(other)
         return hmac.compare_digest(self._raw, other_bytes)
@@ -105,6 +108,25 @@ class ProvenanceKind(StrEnum):
     DOTENV = "dotenv"
     GENERATED = "generated"
     LITERAL = "literal"
+
+
+def _utf8(value: str) -> bytes:
+    """``value`` as UTF-8, or :class:`SecretEncodingError` holding nothing of it.
+
+    A ``str`` read from a non-UTF-8 environment carries lone surrogates (PEP 383); encoding it
+    raises ``UnicodeEncodeError`` whose ``.object`` is the whole secret. The error is raised
+    after the ``except`` block, so not even ``__context__`` keeps that exception.
+    """
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    from keydrift.errors import SecretEncodingError
+
+    raise SecretEncodingError(
+        "the secret is not valid UTF-8 text (raw bytes in an environment variable?)",
+        advice="store the secret as text, e.g. the output of `keydrift generate`",
+    )
 
 
 @dataclass(frozen=True)
@@ -149,9 +171,11 @@ class ResolvedSecret:
         return self.value.short_fingerprint
 
     def __repr__(self) -> str:
+        from keydrift.strength import display_fingerprint
+
         return (
             f"ResolvedSecret(spec={self.spec_name!r}, environment={self.environment!r}, "
-            f"source={str(self.provenance)!r}, fp={self.short_fingerprint})"
+            f"source={str(self.provenance)!r}, fp={display_fingerprint(self.value.reveal())})"
         )
 
     def __reduce__(self) -> NoReturn:

@@ -22,8 +22,12 @@ __all__ = [
     "StrengthProblem",
     "StrengthReport",
     "check_strength",
+    "display_fingerprint",
+    "is_guessable",
     "known_weak_entries",
     "known_weak_index",
+    "known_weak_lookup",
+    "known_weak_match",
     "placeholder_reason",
 ]
 
@@ -44,7 +48,6 @@ class StrengthReport:
     problems: tuple[StrengthProblem, ...]
     length: int
     required: int
-    known_weak_index: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -194,20 +197,38 @@ def extra_weak_entries() -> list[bytes]:
 
 
 def known_weak_index(secret: Any) -> int | None:
-    """Line number of ``secret`` in the known-weak list, or ``None``. O(1) after a lazy load."""
+    """Line number of ``secret`` in the known-weak list, or ``None``. O(1) after a lazy load.
+
+    The list ships with keydrift, so a line number *is* the secret: never put it in a message,
+    log record, report or endpoint. Only ``keydrift explain`` uses it, for a token already
+    signed with that entry.
+    """
     _, index, _ = _load_weak()
     return index.get(secret_bytes(secret))
 
 
-def known_weak_match(secret: Any) -> str | None:
-    """A description of which list holds ``secret`` (no value), or ``None``."""
+def known_weak_lookup(secret: Any) -> tuple[str, int] | None:
+    """``("jwt-secrets", line)`` or ``("keydrift-extra", line)`` for a listed secret, else
+    ``None``. The same caution as :func:`known_weak_index` applies to the line."""
     raw = secret_bytes(secret)
     _, index, extra = _load_weak()
     if raw in index:
-        return f"entry {index[raw]} of the public jwt-secrets list"
+        return "jwt-secrets", index[raw]
     if raw in extra:
-        return f"entry {extra[raw]} of keydrift's list of published defaults"
+        return "keydrift-extra", extra[raw]
     return None
+
+
+KNOWN_WEAK_CATEGORY = {
+    "jwt-secrets": "in a public list of known JWT secrets",
+    "keydrift-extra": "in keydrift's list of published app and documentation defaults",
+}
+
+
+def known_weak_match(secret: Any) -> str | None:
+    """Which kind of public list holds ``secret`` (never the entry), or ``None``."""
+    found = known_weak_lookup(secret)
+    return KNOWN_WEAK_CATEGORY[found[0]] if found else None
 
 
 # --- entropy -----------------------------------------------------------------------------------
@@ -259,8 +280,8 @@ def check_strength(
         problems.append(
             StrengthProblem(
                 "public_key",
-                "this is a PEM/DER/SSH key, not an HMAC secret: whoever has the public key "
-                "could forge tokens (algorithm confusion)",
+                "this is key material (PEM, DER, SSH or JWK), not an HMAC secret: whoever has "
+                "the public key could forge tokens (algorithm confusion)",
             )
         )
     if len(raw) < required:
@@ -275,7 +296,6 @@ def check_strength(
     reason = placeholder_reason(text)
     if reason:
         problems.append(StrengthProblem("placeholder", f"looks like a placeholder: {reason}"))
-    weak_idx = known_weak_index(raw)
     match = known_weak_match(raw)
     if match:
         problems.append(
@@ -286,5 +306,61 @@ def check_strength(
         entropy = _entropy_problem(raw)
         if entropy:
             problems.append(StrengthProblem("low_entropy", f"low entropy: {entropy}"))
-    return StrengthReport(tuple(problems), length=len(raw), required=required,
-                          known_weak_index=weak_idx)
+    return StrengthReport(tuple(problems), length=len(raw), required=required)
+
+
+# --- fingerprints that would give a value away --------------------------------------------------
+
+# A fingerprint is an unsalted SHA-256 of the value: anyone holding it can test guesses offline
+# at GPU speed. Below this many bits of search space a value is recovered in days or less
+# (2**64 SHA-256 evaluations is decades on one GPU), so its fingerprint is withheld.
+MIN_FINGERPRINT_BITS = 64
+WEAK_LABEL = "weak"
+
+_POOLS = (
+    (frozenset(b"0123456789"), 10),
+    (frozenset(b"abcdefghijklmnopqrstuvwxyz"), 26),
+    (frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"), 26),
+)
+
+
+def _search_bits(raw: bytes) -> float:
+    """Bits of a brute-force search over the character classes the value uses.
+
+    A cheap upper bound on what an attacker must try, not a password meter: it only has to
+    say that a 6-digit PIN or an 8-letter word is within reach. Values it rates high may still
+    be guessable (dictionary words); the known-weak list, the placeholder patterns and the
+    entropy checks catch the common ones.
+    """
+    used = set(raw)
+    pool = 0
+    rest = used
+    for chars, size in _POOLS:
+        if used & chars:
+            pool += size
+            rest = rest - chars
+    if rest:
+        pool += 256 if any(b < 0x20 or b > 0x7E for b in rest) else 33
+    return len(raw) * math.log2(max(pool, 2))
+
+
+def is_guessable(secret: Any) -> bool:
+    """True when a value's fingerprint would give the value away.
+
+    Empty, listed as known-weak, a placeholder, low in entropy, or a search space under
+    :data:`MIN_FINGERPRINT_BITS`. Such values are shown as ``weak``, never fingerprinted.
+    """
+    raw = secret_bytes(secret)
+    if not raw.strip() or _search_bits(raw) < MIN_FINGERPRINT_BITS:
+        return True
+    if _entropy_problem(raw) is not None or known_weak_lookup(raw) is not None:
+        return True
+    return placeholder_reason(raw.decode("utf-8", errors="replace")) is not None
+
+
+def display_fingerprint(secret: Any) -> str:
+    """The short fingerprint to show for a value, or ``weak`` when it would give it away."""
+    from keydrift.keys import oct_thumbprint, short
+
+    raw = secret_bytes(secret)
+    return WEAK_LABEL if is_guessable(raw) else short(oct_thumbprint(raw))

@@ -49,14 +49,19 @@ def command(environment: str | None, spec_name: str, variables: tuple[str, ...],
 
     Exit 0 when a usable secret resolves, 1 when it is missing or refused.
     """
+    from keydrift._format import printable
     from keydrift.resolve import resolve
-    from keydrift.strength import check_strength
+    from keydrift.strength import WEAK_LABEL, check_strength, is_guessable
 
     spec = _spec_for(spec_name, variables, algorithm)
     resolved = resolve(spec, environment, env=os.environ, dotenv_path=dotenv_path,
                        enforce_strength=False)
     report = check_strength(resolved.value, spec.algorithm, min_bytes=spec.min_bytes)
     refused = not report.ok and spec.is_production_like(resolved.environment)
+    # A guessable secret is recovered from its fingerprint offline: show neither it nor the kid.
+    withheld = is_guessable(resolved.value)
+    short_fp = WEAK_LABEL if withheld else resolved.short_fingerprint
+    kid = None if withheld else resolved.fingerprint
     if fmt == "json":
         doc = {
             "schema_version": 1,
@@ -66,8 +71,8 @@ def command(environment: str | None, spec_name: str, variables: tuple[str, ...],
             "source": str(resolved.provenance),
             "source_kind": resolved.provenance.kind,
             "algorithm": spec.algorithm,
-            "fingerprint": resolved.short_fingerprint,
-            "kid": resolved.fingerprint,
+            "fingerprint": short_fp,
+            "kid": kid,
             "strength": {"ok": report.ok, "problems": [p.code for p in report.problems]},
             "refused": refused,
         }
@@ -76,9 +81,9 @@ def command(environment: str | None, spec_name: str, variables: tuple[str, ...],
         env_label = resolved.environment or "(none)"
         click.echo(f"spec:        {spec.name} ({spec.algorithm})")
         click.echo(f"environment: {env_label}")
-        click.echo(f"source:      {resolved.provenance}")
-        click.echo(f"fingerprint: {resolved.short_fingerprint}")
-        click.echo(f"kid:         {resolved.fingerprint}")
+        click.echo(f"source:      {printable(str(resolved.provenance))}")
+        click.echo(f"fingerprint: {short_fp}")
+        click.echo(f"kid:         {kid or 'withheld (a weak secret is guessable from it)'}")
         for problem in report.problems:
             click.echo(f"weak:        {problem.message}")
         if refused:

@@ -154,9 +154,7 @@ def weak_secret_search(
 
 
 def _extra_line(entry: bytes) -> int:
-    from keydrift.strength import known_weak_match
+    from keydrift.strength import known_weak_lookup
 
-    # known_weak_match names the line of the extra list; parse it back rather than re-reading.
-    text = known_weak_match(entry) or ""
-    words = text.split()
-    return int(words[1]) if len(words) > 1 and words[1].isdigit() else 0
+    found = known_weak_lookup(entry)
+    return found[1] if found and found[0] == "keydrift-extra" else 0

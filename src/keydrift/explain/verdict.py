@@ -342,20 +342,15 @@ def _refusal(
 
 def _weak_among(matches: Sequence[Match]) -> WeakHit | None:
     from keydrift.secret import SecretValue
-    from keydrift.strength import known_weak_index, known_weak_match
+    from keydrift.strength import known_weak_lookup
 
     for m in matches:
         key = m.variant.key
         if not key:
             return WeakHit("empty", 0, SecretValue(b""))
-        index = known_weak_index(key)
-        if index is not None:
-            return WeakHit("jwt-secrets", index, SecretValue(key))
-        described = known_weak_match(key)
-        if described is not None:
-            words = described.split()
-            line = int(words[1]) if len(words) > 1 and words[1].isdigit() else 0
-            return WeakHit("keydrift-extra", line, SecretValue(key))
+        found = known_weak_lookup(key)
+        if found is not None:
+            return WeakHit(found[0], found[1], SecretValue(key))
     return None
 
 

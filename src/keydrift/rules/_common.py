@@ -9,21 +9,49 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from keydrift.keys import short
 from keydrift.model.names import is_template_path
 from keydrift.model.types import Assignment, CodeRead, Effective, Location, Model, Origin, Service
 from keydrift.presets.interface import Preset, all_presets
 from keydrift.rules.interface import Severity
 from keydrift.secret import SecretValue
 from keydrift.spec import SecretKind, SecretSpec
+from keydrift.strength import WEAK_LABEL, display_fingerprint
 from keydrift.values import ValueKind, value_kind
 
 ANY_ENV = "any environment"
 
 
 def fp(value: SecretValue) -> str:
-    """Display fingerprint of a value."""
-    return short(value.fingerprint)
+    """Display fingerprint of a value: ``weak`` for one its fingerprint would give away.
+
+    A PIN or a listed secret is recovered from its unsalted SHA-256 thumbprint in seconds, so
+    reports never carry one (see :func:`keydrift.strength.is_guessable`). Group values by
+    ``value.fingerprint``; use :func:`fp_labels` where one finding names several values.
+    """
+    return display_fingerprint(value)
+
+
+def fp_labels(values: Iterable[SecretValue]) -> dict[str, str]:
+    """Display labels keyed by full fingerprint, in first-seen order.
+
+    Guessable values are ``weak``; when one finding holds several different guessable values
+    they become ``weak-1``, ``weak-2``, ... so the report still says they differ (the numbers
+    only count them: they say nothing about the values).
+    """
+    labels: dict[str, str] = {}
+    weak: list[str] = []
+    for value in values:
+        key = value.fingerprint
+        if key in labels:
+            continue
+        label = fp(value)
+        if label == WEAK_LABEL:
+            weak.append(key)
+        labels[key] = label
+    if len(weak) > 1:
+        for n, key in enumerate(weak, start=1):
+            labels[key] = f"{WEAK_LABEL}-{n}"
+    return labels
 
 
 def fp_or_weak(value: SecretValue) -> list[str]:

@@ -8,7 +8,7 @@ from keydrift.model.types import Model, Step
 from keydrift.rules._common import (
     capped,
     env_label,
-    fp,
+    fp_labels,
     has_value,
     literal_location,
     origin_groups,
@@ -28,20 +28,20 @@ class ServicesDisagree(Rule):
         reported: set[tuple[str, str | None, frozenset[str]]] = set()
         for share in share_sets(model):
             valued = [e for e in share.members if has_value(e.assignment)]
-            by_fp: dict[str, list[str]] = {}
-            for e in valued:
-                assert e.assignment is not None and e.assignment.value is not None
-                by_fp.setdefault(fp(e.assignment.value), []).append(e.service.name)
-            if len(by_fp) < 2:
+            # Grouped by full fingerprint; shown by label ("weak" values are not fingerprinted).
+            shown = fp_labels(e.assignment.value for e in valued
+                              if e.assignment is not None and e.assignment.value is not None)
+            if len(shown) < 2:
                 continue
-            # One part per fingerprint: "abc…: backend (compose), auth (JWT_SECRET from x:3)".
+            # One part per value: "abc…: backend (compose), auth (JWT_SECRET from x:3)".
             groups: dict[str, list[str]] = {}
             labels = service_labels([e.service for e in valued])
             for e, label in zip(valued, labels, strict=True):
                 assert e.assignment is not None and e.assignment.value is not None
-                groups.setdefault(fp(e.assignment.value), []).append(
+                groups.setdefault(shown[e.assignment.value.fingerprint], []).append(
                     f"{label} ({e.variable} from {literal_location(e.assignment)})"
                 )
+            by_fp = list(groups)
             parts = [f"{key} for {capped(users)}" for key, users in groups.items()]
             locations = []
             steps: list[Step] = []
@@ -82,11 +82,12 @@ class ServicesDisagree(Rule):
         literal) does not."""
         for group in origin_groups(model):
             valued = [(s, a) for s, a in group.members if has_value(a)]
+            shown = fp_labels(a.value for _, a in valued if a.value is not None)
             by_fp: dict[str, list[str]] = {}
             for service, a in valued:
                 assert a.value is not None
-                by_fp.setdefault(fp(a.value), []).append(f"{service.name} ({a.variable} from "
-                                                         f"{literal_location(a)})")
+                by_fp.setdefault(shown[a.value.fingerprint], []).append(
+                    f"{service.name} ({a.variable} from {literal_location(a)})")
             names = frozenset(s.name for s, _ in valued)
             key = (group.unit, group.environment, names)
             if len(by_fp) < 2 or key in reported:

@@ -8,7 +8,7 @@ from keydrift.model.types import Assignment, Model
 from keydrift.rules._common import (
     capped,
     consumers,
-    fp,
+    fp_labels,
     is_secret_name,
     literal_location,
     unique_assignments,
@@ -36,16 +36,17 @@ class SourcesDisagree(Rule):
         for (variable, env), items in sorted(groups.items()):
             if not _conflict(items):
                 continue
+            shown = fp_labels(a.value for a in items if a.value is not None)
             parts = []
             for a in items:
                 assert a.value is not None
-                parts.append(f"{literal_location(a)} ({a.source}) gives {fp(a.value)}")
+                parts.append(f"{literal_location(a)} ({a.source}) gives {shown[a.value.fingerprint]}")
             yield self.finding(
                 environment=env,
                 services=[name for a in items for name in consumers(model, a)],
                 locations=[literal_location(a) for a in items],
-                fingerprints=[fp(a.value) for a in items if a.value is not None],
-                message=f"{variable} has {len({fp(a.value) for a in items if a.value})} "
+                fingerprints=list(shown.values()),
+                message=f"{variable} has {len(shown)} "
                 f"different values in {env}: " + capped(parts, sep="; ", limit=6),
                 runtime_effect=(
                     "Which value a service gets depends on how it is deployed: the deploy "

@@ -8,7 +8,7 @@ from keydrift.model.types import Effective, Model
 from keydrift.rules._common import (
     capped,
     env_label,
-    fp,
+    fp_labels,
     has_value,
     literal_location,
     share_sets,
@@ -51,8 +51,10 @@ class PriorityShadowing(Rule):
         assert a.assignment is not None and a.assignment.value is not None
         va = a.assignment.value
         names = [b.service.name for b in siblings]
-        others = sorted({fp(b.assignment.value) for b in siblings
-                         if b.assignment is not None and b.assignment.value is not None})
+        shown = fp_labels([va, *(b.assignment.value for b in siblings
+                                 if b.assignment is not None and b.assignment.value is not None)])
+        mine = shown[va.fingerprint]
+        others = sorted(label for key, label in shown.items() if key != va.fingerprint)
         return self.finding(
             environment=environment,
             services=[a.service.name, *names],
@@ -61,9 +63,9 @@ class PriorityShadowing(Rule):
                 *(literal_location(s) for s in a.shadowed if s.variable == shadowed_variable),
                 *(literal_location(b.assignment) for b in siblings if b.assignment is not None),
             ],
-            fingerprints=[fp(va), *others],
+            fingerprints=[mine, *others],
             message=(
-                f"in {env_label(environment)}, {a.service.name} uses {a.variable} ({fp(va)}), "
+                f"in {env_label(environment)}, {a.service.name} uses {a.variable} ({mine}), "
                 f"which shadows the {shadowed_variable} that {capped(names)} "
                 f"use{'s' if len(names) == 1 else ''} ({', '.join(others)})"
             ),

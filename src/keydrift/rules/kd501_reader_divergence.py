@@ -8,7 +8,7 @@ from keydrift.model.types import Assignment, Model
 from keydrift.rules._common import (
     consumers,
     env_label,
-    fp,
+    fp_labels,
     is_secret_name,
     judged_as_secret,
     literal_location,
@@ -59,15 +59,18 @@ class ReaderDivergence(Rule):
             seen.add(key)
             # Every view, the agreeing ones too: their notes say why the value changed
             # ("'$name' eaten by compose interpolation").
-            views = "; ".join(f"{r.reader} gives {fp(r.value)} ({r.note})" for r in readers)
+            shown = fp_labels([base, *(r.value for r in readers)])
+            views = "; ".join(
+                f"{r.reader} gives {shown[r.value.fingerprint]} ({r.note})" for r in readers
+            )
             yield self.finding(
                 environment=a.environment,
                 services=consumers(model, a),
                 locations=provenance(a),
-                fingerprints=[fp(base), *(fp(r.value) for r in differ)],
+                fingerprints=[shown[base.fingerprint], *(shown[r.value.fingerprint] for r in differ)],
                 message=(
                     f"{a.variable} at {where} ({env_label(a.environment)}) reaches {a.source} "
-                    f"consumers as {fp(base)}, but {len(differ)} other reader"
+                    f"consumers as {shown[base.fingerprint]}, but {len(differ)} other reader"
                     f"{'s' if len(differ) != 1 else ''} see{'s' if len(differ) == 1 else ''} "
                     f"different bytes: {views}"
                 ),
