@@ -15,6 +15,7 @@ import dataclasses
 import functools
 import hmac
 import json
+import math
 import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -39,7 +40,7 @@ from keydrift.secret import Provenance, ProvenanceKind, ResolvedSecret, SecretVa
 from keydrift.spec import ALGORITHMS, DEFAULT_JWT_SPEC, HMAC_ALGORITHMS, MIN_HMAC_BYTES, SecretSpec
 from keydrift.strength import display_fingerprint
 
-__all__ = ["MAX_KID_LENGTH", "MAX_TOKEN_BYTES", "KeyInfo", "Keyring"]
+__all__ = ["MAX_KID_LENGTH", "MAX_TOKEN_BYTES", "TIME_CLAIMS", "KeyInfo", "Keyring", "numeric_date"]
 
 MAX_TOKEN_BYTES = 64 * 1024
 MAX_KID_LENGTH = 256
@@ -107,6 +108,46 @@ class _PreparedHMACAlgorithm(HMACAlgorithm):
         return None  # enforced once, in Keyring._prepare
 
 
+TIME_CLAIMS = ("exp", "nbf", "iat")
+
+
+def numeric_date(value: Any) -> float | None:
+    """``value`` as an RFC 7519 NumericDate, or ``None`` when it is not one.
+
+    A NumericDate is a JSON number: ``int`` or ``float``, never a string (PyJWT would convert
+    ``"9999999999"``) nor a boolean. It must also be finite and fit an IEEE double, which is how
+    JavaScript, Go and most JOSE libraries read JSON numbers: ``1e400`` or ``10**400`` there is
+    Infinity or an error, so no two verifiers would agree on it. The keyring and
+    ``keydrift explain`` apply this one rule.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+class _NumericDateJWT(jwt.PyJWT):
+    """PyJWT whose time claims must be NumericDates before its own checks run.
+
+    ``_decode_payload`` is PyJWT's documented extension point ("intended to be overridden by
+    subclasses"); it runs after the signature check and before claim validation, so a forged
+    token still fails on its signature first.
+    """
+
+    def _decode_payload(self, decoded: dict[str, Any]) -> dict[str, Any]:
+        payload = super()._decode_payload(decoded)
+        for name in TIME_CLAIMS:
+            if name in payload and numeric_date(payload[name]) is None:
+                raise jwt.DecodeError(
+                    f"'{name}' is not a NumericDate (RFC 7519: a JSON number, finite, within "
+                    "the range of a double)"
+                )
+        return payload
+
+
 class Keyring:
     """One current signing key plus previous keys kept for verification during rotation."""
 
@@ -145,7 +186,7 @@ class Keyring:
         # One PyJWT instance per keyring whose JWS layer knows only this keyring's algorithm.
         # PyJWT exposes no public hook to register an algorithm on a PyJWT (JWT) object, so the
         # JWS layer is replaced through its `_jws` attribute (stable since PyJWT 2.0; pinned < 3).
-        self._jwt = jwt.PyJWT(options={"enforce_minimum_key_length": True})
+        self._jwt = _NumericDateJWT(options={"enforce_minimum_key_length": True})
         jws = jwt.PyJWS(algorithms=self._algorithms, options={"enforce_minimum_key_length": True})
         if algorithm in HMAC_ALGORITHMS:
             jws.unregister_algorithm(algorithm)

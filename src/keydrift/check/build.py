@@ -120,7 +120,7 @@ def _build(
     sources = all_sources()
     git = git_status(root) if fs_paths else GitStatus(is_repo=False)
     walk = discover(root, fs_paths, sources, config.ignore) if fs_paths else None
-    reader = FileReader(root)
+    reader = FileReader(root, _roots(fs_paths))
     skipped: list[Skipped] = list(walk.skipped) if walk else []
     files: list[str] = []
     seen_files: set[str] = set()
@@ -268,6 +268,11 @@ def _build(
         code=code,
         readers_in_use={k: frozenset(v) for k, v in readers_in_use.items()},
     )
+
+
+def _roots(paths: list[str]) -> list[str]:
+    """The directories a check may read in: each named directory, or a named file's folder."""
+    return [p if os.path.isdir(p) else os.path.dirname(p) for p in paths]
 
 
 def _root(paths: list[str]) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from keydrift.errors import InputError
 from keydrift.model.types import Location, Skipped
-from keydrift.sources.interface import Source, UnreadableFile
+from keydrift.sources.interface import OUTSIDE_REASON, Source, UnreadableFile
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -241,8 +241,11 @@ class FileReader:
     """Reads files under ``root`` at most once, with the hostile-input checks, and caches the
     text of files other readers may ask for (``.env`` files, compose files)."""
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, roots: Iterable[str] | None = None) -> None:
         self.root = root
+        # The directories named on the command line (the walk's root when none are given):
+        # no file outside them is opened, whatever path or symlink leads there.
+        self.real_roots = tuple(os.path.realpath(r) for r in (roots or [root]))
         self.cache: dict[str, str] = {}
         self.failed: dict[str, UnreadableFile] = {}
         self.read_count = 0
@@ -258,8 +261,20 @@ class FileReader:
             raise
         return data
 
+    def inside(self, rel: str) -> bool:
+        """Whether ``rel`` (relative to the root) is inside a checked root after resolving
+        every symlink on the way. A compose ``file: /etc/shadow``, an ``env_file: ../../x`` or
+        ``secrets -> /home`` all resolve outside, and their content would reach the report as
+        a fingerprint."""
+        if rel == "-":
+            return False
+        real = os.path.realpath(os.path.join(self.root, rel))
+        return any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in self.real_roots)
+
     def _read(self, rel: str, limit: int) -> bytes:
         path = os.path.join(self.root, rel)
+        if not self.inside(rel):
+            raise UnreadableFile(OUTSIDE_REASON)
         try:
             # O_NONBLOCK: a FIFO named on the command line must not hang the check
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))

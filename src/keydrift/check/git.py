@@ -32,11 +32,55 @@ class GitStatus:
         return "untracked"
 
 
+# The checked tree is untrusted, and so is its .git/config (and anything it includes). Command-line
+# `-c` settings override every config file, so these switch off what `git ls-files` would
+# otherwise run or reach on the repository's behalf:
+# - core.fsmonitor: a command run on every index read (the reported attack);
+# - core.hooksPath: no hook runs in ls-files today; pointing it nowhere keeps that true;
+# - protocol.*.allow: a partial clone lazily fetches missing .gitignore blobs of a sparse
+#   checkout, through transports (ext::, ssh with core.sshCommand, ...) the repository names;
+# - safe.bareRepository: a bare repository planted in the tree (HEAD, config, objects/) is not
+#   discovered; only a real .git directory or file counts;
+# - core.excludesFile: an exclude file named by the repository is not read (it may be a FIFO or
+#   a device); .gitignore files and .git/info/exclude still apply.
+# safe.directory is left alone: a tree owned by another user stays "not a repository".
+_HARDENING = (
+    "core.fsmonitor=false",
+    "core.hooksPath=/dev/null",
+    "core.excludesFile=",
+    "core.quotepath=off",
+    "safe.bareRepository=explicit",
+    "protocol.allow=never",
+    *(f"protocol.{name}.allow=never" for name in ("ext", "ssh", "git", "file", "http", "https")),
+)
+# The caller's own GIT_* variables could point git at another repository or config
+# (GIT_DIR, GIT_CONFIG_PARAMETERS, GIT_CONFIG_COUNT, ...): none of them are passed on.
+_ENV_OVERRIDES = {
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_OPTIONAL_LOCKS": "0",
+    "GIT_NO_LAZY_FETCH": "1",
+}
+
+
+def _git_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(_ENV_OVERRIDES)
+    return env
+
+
+def git_command(*args: str) -> list[str]:
+    """``git`` with every setting above forced, for running in an untrusted tree."""
+    config = [part for item in _HARDENING for part in ("-c", item)]
+    return ["git", "--no-pager", *config, *args]
+
+
 def _ls(root: str, *args: str) -> list[str] | None:
     try:
         proc = subprocess.run(
-            ["git", "-c", "core.quotepath=off", "ls-files", "-z", *args],
+            git_command("ls-files", "-z", *args),
             cwd=root,
+            env=_git_env(),
+            stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=60,
             check=False,

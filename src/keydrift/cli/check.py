@@ -38,12 +38,14 @@ FAIL_ON = ("error", "warning", "note", "never")
 @click.option("--baseline", metavar="FILE", help="Ignore the findings accepted in FILE.")
 @click.option(
     "--write-baseline", metavar="FILE",
-    help="Accept every current finding: write them to FILE and exit 0.",
+    help="Accept every current finding: write them to FILE (- for stdout) and exit 0.",
 )
 @click.option("--config", "config_path", metavar="FILE",
               help="keydrift.toml or pyproject.toml to use instead of the one in PATH.")
 @click.option("--output", "-o", metavar="FILE",
-              help="Write the report to FILE (atomically) instead of stdout; - is stdout.")
+              help="Write the report to FILE instead of stdout (- for stdout). A regular file is "
+              "replaced atomically; a FIFO, /dev/null or /dev/stdout is written through; links "
+              "and other special files are refused (exit 2).")
 @click.option("--color/--no-color", default=None,
               help="Colour the text report (default: only on a terminal, unless NO_COLOR).")
 def command(
@@ -58,8 +60,9 @@ def command(
     output: str | None,
     color: bool | None,
 ) -> int:
+    from keydrift._format import printable
     from keydrift.check import run_check
-    from keydrift.check.baseline import write_atomic
+    from keydrift.check.baseline import baseline_text, write_atomic
     from keydrift.check.baseline import write_baseline as save_baseline
     from keydrift.model.findings import Severity
     from keydrift.report.interface import render
@@ -72,10 +75,15 @@ def command(
         baseline=None if write_baseline is not None else baseline,
         stdin=stdin,
     )
+    if write_baseline == "-":
+        text, count = baseline_text(result.findings)
+        click.echo(text, nl=False)
+        click.echo(f"keydrift check: wrote {count} accepted findings to stdout", err=True)
+        return 0
     if write_baseline is not None:
         count = save_baseline(write_baseline, result.findings)
-        click.echo(f"keydrift check: wrote {count} accepted findings to {write_baseline}",
-                   err=True)
+        click.echo(f"keydrift check: wrote {count} accepted findings to "
+                   f"{printable(write_baseline)}", err=True)
         return 0
 
     to_stdout = output in (None, "-")

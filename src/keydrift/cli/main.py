@@ -106,9 +106,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _report_error(message: str, advice: str | None) -> None:
-    click.echo(f"keydrift: error: {message}", err=True)
+    # Messages name files and values' places from the input: escaped, one line each.
+    from keydrift._format import printable
+
+    click.echo(f"keydrift: error: {printable(message)}", err=True)
     if advice:
-        click.echo(f"  advice: {advice}", err=True)
+        click.echo(f"  advice: {printable(advice)}", err=True)
 
 
 def entry() -> None:

@@ -7,7 +7,6 @@ because expired" here means a real verifier with the same leeway rejects it too.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -70,13 +69,10 @@ class TimeClaim:
 
 
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
+    # The keyring's rule, so explain and verification judge a time claim the same way.
+    from keydrift.keyring import numeric_date
+
+    return numeric_date(value)
 
 
 def _iso(value: float) -> str | None:
@@ -103,7 +99,8 @@ def check_claims(
             times.append(TimeClaim(name, None, None, "not a number", "invalid"))
             findings.append(Finding(
                 f"{name}_invalid", "error",
-                f"'{name}' is not a finite number, so every verifier rejects the token",
+                f"'{name}' is not a NumericDate (RFC 7519: a finite JSON number, not a string), "
+                "so keydrift's keyring rejects the token",
                 reason="malformed", advice="the signer must write NumericDate seconds",
             ))
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from itertools import groupby
 
+from keydrift._format import printable, safe_line
 from keydrift.model.findings import Finding, Severity
 from keydrift.model.result import CheckResult
 
@@ -61,9 +62,28 @@ def _lines(result: CheckResult) -> list[Line]:
     return out
 
 
+def _escaped(lines: list[Line]) -> list[Line]:
+    """Every segment made printable, and no line a CI runner would take for a command.
+
+    File, service and variable names come from the checked tree: a file named
+    ``.env.\x1b]0;x\x07\nerror KD999 fake`` must not retitle the terminal or forge a report
+    line, and one named ``::error::x`` must not raise a GitHub annotation. Escaping here covers
+    stdout and ``--output`` alike; every string passes, ours are printable already.
+    """
+    out: list[Line] = []
+    for line in lines:
+        parts = [(printable(text), style) for text, style in line]
+        if parts:
+            guarded = safe_line(parts[0][0] + "".join(text for text, _ in parts[1:]))
+            if guarded != "".join(text for text, _ in parts):
+                parts = [(guarded, "")]  # a forged command line loses its styling too
+        out.append(parts)
+    return out
+
+
 def render(result: CheckResult, *, color: bool = False) -> str:
     """The report as text; with ``color`` it carries ANSI styles from rich."""
-    lines = _lines(result)
+    lines = _escaped(_lines(result))
     if not color:
         return "".join("".join(text for text, _ in line) + "\n" for line in lines)
     from rich.console import Console

@@ -40,7 +40,13 @@ from keydrift.sources._support.interpolation import Interpolated, interpolate
 from keydrift.sources._support.mounted import mounted_file_assignment
 from keydrift.sources._support.yamlnodes import LMap, LSeq, iter_yaml, line_of, load_empty, scalar_text
 from keydrift.sources.dotenv import DotenvEntry, parse_dotenv, reader_views
-from keydrift.sources.interface import ReadContext, Source, SourceResult, UnreadableFile
+from keydrift.sources.interface import (
+    OUTSIDE_REASON,
+    ReadContext,
+    Source,
+    SourceResult,
+    UnreadableFile,
+)
 
 __all__ = ["ComposeSource", "is_compose_name"]
 
@@ -205,6 +211,12 @@ def _unit_id(files: list[str]) -> str:
     return "compose:" + " + ".join(files)
 
 
+def _outside(rel: str) -> bool:
+    """A reference that leaves the checked tree by its path alone (symlinks are the
+    :class:`~keydrift.sources.discovery.FileReader`'s to catch)."""
+    return rel != "-" and (rel.startswith("/") or rel == ".." or rel.startswith("../"))
+
+
 class _Reader:
     def __init__(self, ctx: ReadContext, texts: dict[str, str], environment: str | None, kind: str) -> None:
         self.ctx = ctx
@@ -224,6 +236,14 @@ class _Reader:
         if path not in self.result.files:
             self.result.files.append(path)
         return text
+
+    def _skip_ref(self, where: Location, what: str, exc: UnreadableFile) -> None:
+        """A referenced file not read: skipped with the reason, once per reference."""
+        from keydrift.model.types import Skipped
+
+        skipped = Skipped(where, f"{what}: {exc.reason}")
+        if skipped not in self.result.skipped:
+            self.result.skipped.append(skipped)
 
     def _doc(self, path: str) -> LMap:
         if path not in self.docs:
@@ -284,7 +304,11 @@ class _Reader:
                     targets = [p] if isinstance(p, str) else [x for x in p or [] if isinstance(x, str)]
                 for target in targets:
                     inc = _join(directory, self.interp.run(target).text)
-                    if inc.startswith("../") or inc not in self.ctx.files:
+                    if _outside(inc):
+                        self._skip_ref(Location(path, line_of(doc, "include")),
+                                       f"include {inc}", UnreadableFile(OUTSIDE_REASON))
+                        continue
+                    if inc not in self.ctx.files:
                         continue
                     sub = _Project()
                     self._merge_file(sub, inc, depth + 1)
@@ -456,6 +480,9 @@ class _Reader:
             plain: dict[str, str] = {}  # non-secret values we need (ENVIRONMENT, worker vars)
             for declared_path, _required, loc in decl.env_files:
                 env_path, template = declared_path, False
+                if _outside(env_path):
+                    self._skip_ref(loc, f"env_file {env_path}", UnreadableFile(OUTSIDE_REASON))
+                    continue
                 if env_path not in ctx.files and env_path not in self.texts:
                     copy = _template_for(env_path, ctx.files)
                     if copy is None:
@@ -661,10 +688,11 @@ class _Reader:
         if kind != "file":
             return reference(None)
         try:
-            text = self._text(ref) if not ref.startswith("../") else None
-        except UnreadableFile:
-            text = None
-        if text is None:
+            if _outside(ref):
+                raise UnreadableFile(OUTSIDE_REASON)
+            text = self._text(ref)
+        except UnreadableFile as exc:
+            self._skip_ref(top_loc, f"secret {source} file {ref}", exc)
             return reference(None)
         steps.append(Step(Location(ref, 1), "mounted file"))
         return mounted_file_assignment(

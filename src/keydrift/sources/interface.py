@@ -19,6 +19,7 @@ from keydrift.model.names import NameClassifier
 from keydrift.model.types import Assignment, CodeRead, Location, Service, Skipped, Unit
 
 __all__ = [
+    "OUTSIDE_REASON",
     "ImageInfo",
     "KeyStore",
     "PendingRef",
@@ -28,6 +29,11 @@ __all__ = [
     "UnreadableFile",
     "all_sources",
 ]
+
+# Why a referenced file was not read: it resolves (through `..`, an absolute path or a symlink)
+# outside the directories named on the command line.
+OUTSIDE_REASON = "outside the checked tree (after resolving symlinks), not read"
+
 
 class UnreadableFile(Exception):
     """A file a reader needed could not be read or parsed; ``reason`` is one line, no values."""

@@ -14,12 +14,13 @@ from __future__ import annotations
 import posixpath
 
 from keydrift.model.names import NameClassifier
-from keydrift.model.types import Assignment, Location, ReaderView, Step
+from keydrift.model.types import Assignment, Location, ReaderView, Skipped, Step
 from keydrift.secret import SecretValue
 from keydrift.sources._support.envinfer import environment_from_name
 from keydrift.sources._support.yamlnodes import LMap, LSeq, iter_yaml, line_of
 from keydrift.sources.dotenv import parse_dotenv, reader_views
 from keydrift.sources.interface import (
+    OUTSIDE_REASON,
     KeyStore,
     ReadContext,
     Source,
@@ -106,13 +107,14 @@ class KustomizeSource(Source):
         if isinstance(entry.get("env"), str):  # the older singular form
             env_files = [entry["env"], *(env_files if isinstance(env_files, list) else [])]
         for ref in env_files if isinstance(env_files, list) else []:
+            decl = Location(path, line_of(entry, "envs") or line_of(entry, "env") or entry.line)
             rel = _relative(path, ref)
             if rel is None:
+                _outside(result, decl, ref)
                 continue
-            text = _read(ctx, rel, result)
+            text = _read(ctx, rel, result, decl)
             if text is None:
                 continue
-            decl = Location(path, line_of(entry, "envs") or line_of(entry, "env") or entry.line)
             for line in parse_dotenv(text):
                 if line.literal is None:
                     continue
@@ -135,11 +137,14 @@ class KustomizeSource(Source):
                 variable, sep, ref = item.partition("=")
                 if not sep:
                     variable, ref = posixpath.basename(item), item
-                rel = _relative(path, ref.strip())
-                text = _read(ctx, rel, result) if rel is not None else None
-                if rel is None or text is None:
-                    continue
                 decl = Location(path, files.item_lines[index])
+                rel = _relative(path, ref.strip())
+                if rel is None:
+                    _outside(result, decl, ref.strip())
+                    continue
+                text = _read(ctx, rel, result, decl)
+                if text is None:
+                    continue
                 views = ()
                 if text != text.strip():
                     views = (
@@ -158,6 +163,13 @@ class KustomizeSource(Source):
                 result.assignments.append(assignment)
 
 
+def _outside(result: SourceResult, where: Location, ref: object) -> None:
+    if isinstance(ref, str) and ref and "://" not in ref:
+        skipped = Skipped(where, f"{ref}: {OUTSIDE_REASON}")
+        if skipped not in result.skipped:
+            result.skipped.append(skipped)
+
+
 def _relative(kustomization: str, ref: object) -> str | None:
     """``ref`` relative to the kustomization's folder, as a root-relative path, or ``None``
     when it is not a string or leaves the scanned tree."""
@@ -167,10 +179,14 @@ def _relative(kustomization: str, ref: object) -> str | None:
     return None if joined == ".." or joined.startswith("../") else joined
 
 
-def _read(ctx: ReadContext, rel: str, result: SourceResult) -> str | None:
+def _read(ctx: ReadContext, rel: str, result: SourceResult, where: Location) -> str | None:
     try:
         text = ctx.read_text(rel)
-    except UnreadableFile:
+    except UnreadableFile as exc:
+        # Said, not silent: a file behind a symlink out of the tree is skipped for a reason.
+        skipped = Skipped(where, f"{rel}: {exc.reason}")
+        if skipped not in result.skipped:
+            result.skipped.append(skipped)
         return None
     result.files.append(rel)
     return text
