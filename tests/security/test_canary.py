@@ -149,3 +149,177 @@ def test_metrics_and_fingerprint_endpoint_hide_value_and_weak_list_position(
         assert canary not in resp.text and weak not in resp.text and detail_token not in resp.text
         assert canary not in str(resp.headers)
     assert all(canary not in r.getMessage() and weak not in r.getMessage() for r in caplog.records)
+
+
+# --- the sweep: every output format, every log level, every exception ---------------------------
+
+def _canary_forms(canary: str) -> list[str]:
+    """The canary and the encodings a report could leak it in."""
+    import base64
+
+    raw = canary.encode()
+    return [canary, canary[8:32], base64.b64encode(raw).decode(),
+            base64.urlsafe_b64encode(raw).rstrip(b"=").decode(), raw.hex()]
+
+
+def _assert_clean(canary: str, *texts: str) -> None:
+    forms = _canary_forms(canary)
+    for text in texts:
+        for form in forms:
+            assert form not in text, f"canary leaked ({form[:12]}...)"
+
+
+def _canary_tree(root: Path, canary: str) -> Path:
+    """The canary written in every kind of file check reads, as a tracked git repository."""
+    import base64
+
+    b64 = base64.b64encode(canary.encode()).decode()
+    files = {
+        "production.env": f"ENVIRONMENT=production\nJWT_SECRET={canary}\n",
+        "staging.env": f"JWT_SECRET={canary}\n",  # reused across environments: KD303
+        ".env": f"JWT_SECRET=x{canary}\n",
+        "docker-compose.yml": (
+            "services:\n  api:\n    image: api\n    env_file: staging.env\n"
+            "  worker:\n    image: worker\n    environment:\n"
+            f"      JWT_SECRET: \"y{canary}\"\n      JWT_SECRET_FILE: /run/secrets/jwt\n"
+            "    secrets: [jwt]\nsecrets:\n  jwt:\n    file: ./jwt.txt\n"
+        ),
+        "jwt.txt": f"{canary}\n\n",  # two newlines: readers disagree (KD501)
+        "k8s/secret.yaml": (
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: api\n  namespace: production\n"
+            f"data:\n  JWT_SECRET: {b64}\n"
+        ),
+        "k8s/deploy.yaml": (
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n"
+            "  namespace: production\nspec:\n  replicas: 3\n  template:\n    spec:\n"
+            "      containers:\n        - name: api\n          image: api\n          env:\n"
+            "            - name: JWT_SECRET\n              valueFrom:\n"
+            "                secretKeyRef: {name: api, key: JWT_SECRET}\n"
+        ),
+        "kustomize/kustomization.yaml": (
+            f"secretGenerator:\n  - name: gen\n    literals:\n      - JWT_SECRET=z{canary}\n"
+        ),
+        "deploy/deploy_staging.sh": f"export JWT_SECRET_STAGING='{canary}'\n",
+        "deploy/deploy_production.py": f'JWT_SECRET = "w{canary}"\n',
+        "Dockerfile": f"FROM python\nENV JWT_SECRET={canary}\n",
+        f"weird-{canary[:5]}/note.txt": "nothing\n",
+    }
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", "-c", "commit.gpgsign=false"]
+    subprocess.run([*git, "init", "-q", str(root)], check=True)
+    subprocess.run([*git, "-C", str(root), "add", "-A"], check=True)
+    subprocess.run([*git, "-C", str(root), "commit", "-qm", "x"], check=True)
+    return root
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif"])
+def test_canary_never_in_any_check_format(canary: str, tmp_path: Path, fmt: str,
+                                          capsys: pytest.CaptureFixture[str],
+                                          caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    tree = _canary_tree(tmp_path / "repo", canary)
+    code = main(["check", str(tree), "--format", fmt])
+    out, err = capsys.readouterr()
+    assert code == 1 and out  # findings were reported ...
+    for rule in ("KD201", "KD303", "KD401", "KD402", "KD501") if fmt != "sarif" else ():
+        assert rule in out, rule  # ... about the files that hold the canary
+    written = tmp_path / f"report.{fmt}"
+    assert main(["check", str(tree), "--format", fmt, "-o", str(written), "--color"]) == 1
+    baseline = tmp_path / "baseline.json"
+    assert main(["check", str(tree), "--write-baseline", str(baseline)]) == 0
+    more = capsys.readouterr()
+    _assert_clean(canary, out, err, more.out, more.err, written.read_text(),
+                  baseline.read_text(), *(r.getMessage() for r in caplog.records))
+
+
+def test_canary_never_in_explain(canary: str, tmp_path: Path,
+                                 capsys: pytest.CaptureFixture[str],
+                                 caplog: pytest.LogCaptureFixture,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    caplog.set_level(logging.DEBUG)
+    tree = _canary_tree(tmp_path / "repo", canary)
+    monkeypatch.setenv("KD_EXPECTED", canary)
+    signed = Keyring.from_secrets(canary).sign({"sub": "u"})
+    other = Keyring.from_secrets("other-" + canary).sign({"sub": "u"}, ttl=-60)
+    texts: list[str] = []
+    for token in (signed, other):
+        for fmt in ("text", "json"):
+            code = main(["explain", token, str(tree), "--format", fmt,
+                         "--secret-env", "KD_EXPECTED", "--no-process-env"])
+            out, err = capsys.readouterr()
+            assert code in (0, 1), err
+            texts += [out, err]
+    assert any("verified" in t.lower() for t in texts)  # the canary-signed token was found
+    _assert_clean(canary, *texts, *(r.getMessage() for r in caplog.records))
+
+
+def test_canary_never_in_logs_at_any_level_or_exceptions(
+    canary: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Everything keydrift logs (INFO start-up, WARNING rejections and weak secrets, ERROR
+    unusable keyrings) and every exception it raises on the canary, at DEBUG capture level."""
+    import asyncio
+
+    import httpx
+
+    from keydrift.asgi import JWTAuthMiddleware
+    from keydrift.errors import SecretEncodingError
+
+    caplog.set_level(logging.DEBUG)  # root and every library logger, DEBUG through CRITICAL
+    raised: list[BaseException] = []
+
+    def expect(exc_type: type[BaseException], call: object) -> None:
+        with pytest.raises(exc_type) as info:
+            call()  # type: ignore[operator]
+        raised.append(info.value)
+
+    async def inner(scope: dict[str, object], receive: object, send: object) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})  # type: ignore[operator]
+        await send({"type": "http.response.body", "body": b"ok"})  # type: ignore[operator]
+
+    good = JWTAuthMiddleware(inner, env={"ENVIRONMENT": "staging", "JWT_SECRET": canary})
+    broken = JWTAuthMiddleware(inner, env={"ENVIRONMENT": "production",
+                                           "JWT_SECRET": "your-" + canary})
+    keyring = Keyring.from_secrets(canary)
+    forged = Keyring.from_secrets("x" + canary).sign({"sub": canary[:6]})
+
+    async def requests() -> list[int]:
+        statuses = []
+        for app in (good, broken):
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                         base_url="http://t") as http:
+                for token in (keyring.sign({}), forged, "a.b.c", None):
+                    headers = {"authorization": f"Bearer {token}"} if token else {}
+                    statuses.append((await http.get("/p", headers=headers)).status_code)
+        return statuses
+
+    statuses = asyncio.run(requests())
+    assert statuses[0] == 200 and set(statuses[1:4]) == {401} and set(statuses[4:]) == {503}
+
+    resolve(environment="development", env={"JWT_SECRET": "your-" + canary})  # a weak warning
+    expect(KeydriftError, lambda: resolve(environment="production",
+                                          env={"JWT_SECRET": "your-" + canary}))
+    (tmp_path / "f").write_text("other-" + canary)
+    expect(KeydriftError, lambda: resolve(environment="staging", env={
+        "JWT_SECRET": canary, "JWT_SECRET_FILE": str(tmp_path / "f")}))
+    expect(KeydriftError, lambda: resolve(environment="staging", env={}))
+    expect(SecretEncodingError, lambda: resolve(environment="staging",
+                                                env={"JWT_SECRET": canary + "\udcff"}))
+    expect(KeydriftError, lambda: Keyring.from_secrets(canary[:20]))
+    for token in (forged, keyring.sign({}, ttl=-10), keyring.sign({"exp": canary}),
+                  keyring.sign({"exp": 10**400}), "x" * 70000, canary):
+        expect(TokenRejected, lambda token=token: keyring.verify(token))
+
+    levels = {r.levelno for r in caplog.records if r.name.startswith("keydrift")}
+    assert {logging.INFO, logging.WARNING, logging.ERROR} <= levels, levels
+    texts = [r.getMessage() for r in caplog.records]
+    texts += [logging.Formatter().format(r) for r in caplog.records]
+    for exc in raised:
+        seen: BaseException | None = exc
+        while seen is not None:
+            texts += [_all_text(seen), repr(seen.args), repr(vars(seen))]
+            seen = seen.__context__ or seen.__cause__
+    _assert_clean(canary, *texts)

@@ -1,0 +1,76 @@
+"""Item 3: ``keydrift check`` never runs what a scanned repository's git config names.
+
+``git ls-files`` runs ``core.fsmonitor`` on every index read. keydrift now passes
+``-c core.fsmonitor=false`` and the other settings in ``keydrift.sources.git`` (hooks path,
+transports for lazy fetches, bare-repository discovery, excludes file) on the command line, which
+outranks every config file, including ones pulled in with ``include.path``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from keydrift.model import build_model
+from keydrift.sources.git import git_status
+
+from .util import cli, keydrift, write_tree
+
+GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", "-c", "commit.gpgsign=false"]
+
+
+def _repo(root: Path) -> Path:
+    write_tree(root, {"app.env": "JWT_SECRET=tracked-0123456789abcdefghijklmnopqrstuv\n"})
+    subprocess.run([*GIT, "init", "-q", str(root)], check=True)
+    subprocess.run([*GIT, "-C", str(root), "add", "-A"], check=True)
+    subprocess.run([*GIT, "-C", str(root), "commit", "-qm", "x"], check=True)
+    return root
+
+
+def _hostile(root: Path, marker: Path, how: str) -> None:
+    command = f"touch {marker}; false"
+    if how == "config":
+        subprocess.run(["git", "-C", str(root), "config", "core.fsmonitor", command], check=True)
+    else:  # pulled in from a file the repository itself carries
+        (root / ".git" / "extra.cfg").write_text(f"[core]\n\tfsmonitor = {command}\n")
+        subprocess.run(["git", "-C", str(root), "config", "include.path", "extra.cfg"], check=True)
+    # The setting is live: plain git runs it, so the test below would see the marker.
+    subprocess.run(["git", "-C", str(root), "ls-files"], capture_output=True, check=False)
+    assert marker.exists(), "git did not honour the planted core.fsmonitor"
+    marker.unlink()
+
+
+@pytest.mark.parametrize("how", ["config", "include"])
+def test_security_git_fsmonitor_of_scanned_repo_never_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], how: str
+) -> None:
+    root = _repo(tmp_path / "repo")
+    marker = tmp_path / "PWNED"
+    _hostile(root, marker, how)
+    status = git_status(str(root))
+    assert status.is_repo and status.status("app.env") == "tracked"  # git still answers
+    assert not marker.exists()
+    model = build_model([str(root)])
+    assert [a.tracked for a in model.assignments] == ["tracked"]
+    code, out, _err = cli(capsys, "check", str(root), "--fail-on", "never")
+    assert code == 0 and "KD402" in out  # the tracked .env is still found
+    proc = keydrift("check", str(root), "--fail-on", "never")
+    assert proc.returncode == 0
+    assert not marker.exists()
+
+
+def test_security_git_ignores_callers_git_environment(tmp_path: Path) -> None:
+    # GIT_DIR/GIT_WORK_TREE left in the CI environment must not point keydrift at another
+    # repository: the checked tree's own index says app.env is tracked (KD402).
+    root = _repo(tmp_path / "repo")
+    other = tmp_path / "other"
+    write_tree(other, {"unrelated.txt": "x\n"})
+    subprocess.run([*GIT, "init", "-q", str(other)], check=True)
+    proc = keydrift("check", str(root), "--format", "json", "--fail-on", "never",
+                    env={"GIT_DIR": str(other / ".git"), "GIT_WORK_TREE": str(other)})
+    assert proc.returncode == 0, proc.stderr
+    rules = {f["rule"] for f in json.loads(proc.stdout)["findings"]}
+    assert "KD402" in rules
