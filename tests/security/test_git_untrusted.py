@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from keydrift.model import build_model
-from keydrift.sources.git import git_status
+from keydrift.check.build import build_model
+from keydrift.check.git import git_status
 
 from .util import cli, keydrift, write_tree
 

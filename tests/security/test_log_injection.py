@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from keydrift._format import printable, safe_line
+from keydrift.model.findings import Finding, Severity
 from keydrift.model.types import Location, Skipped, Step
 from keydrift.report.interface import CheckResult, render
-from keydrift.rules.interface import Finding, Severity, all_rules
+from keydrift.rules.interface import all_rules
 
 from .util import cli, keydrift, write_tree
 
@@ -73,7 +74,7 @@ def test_security_hostile_names_cannot_forge_lines(
 def test_security_text_report_escapes_every_field() -> None:
     bad = "x\x1b[31m\r\n::error::f\u202eevil\u2028y\t"
     finding = Finding(
-        rule="KD201", severity=Severity.ERROR, environment=f"staging{bad}",
+        rule="KD201", severity=Severity.ERROR, environments=(f"staging{bad}", f"::error::{bad}"),
         services=(f"svc{bad}", f"::error::{bad}"),
         locations=(Location(f"::error::{bad}", 3), Location(f"##[error]{bad}", 4),
                    Location(f"  ::notice::{bad}", 5)),
@@ -81,9 +82,9 @@ def test_security_text_report_escapes_every_field() -> None:
         fingerprints=("abcdefghijkl",), variable=f"V{bad}",
         steps=(Step(Location(f"::error::{bad}", 1), f"note{bad}"),),
     )
-    result = CheckResult(root="/r", findings=[finding], rules=all_rules(),
+    result = CheckResult(root="/r", findings=[finding], rules=[r.info for r in all_rules()],
                          skipped=[Skipped(Location(f"::error::{bad}"), f"reason{bad}")],
-                         files_checked=1)
+                         files_checked=1, environments=[f"::error::{bad}"])
     for color in (False, True):
         text = render(result, "text", color=color)
         if color:

@@ -172,7 +172,7 @@ def write_atomic(path: str, text: str) -> None:
         _write_through(path, info, text)
         return
     raise InputError(
-        f"refusing to write {path}: it is {_kind(info.st_mode)}, not a regular file",
+        f"cannot write {path}: it is {_kind(info.st_mode)}, not a regular file (refused)",
         advice="name a regular file or a new path (or - for stdout); keydrift neither follows "
         "links nor replaces device nodes it is asked to write to",
     )
@@ -212,7 +212,7 @@ def _write_through(path: str, expected: os.stat_result, text: str) -> None:
     try:
         now = os.fstat(fd)
         if (now.st_dev, now.st_ino) != (expected.st_dev, expected.st_ino):
-            raise InputError(f"refusing to write {path}: it changed while it was opened")
+            raise InputError(f"cannot write {path}: it changed while it was opened (refused)")
         os.set_blocking(fd, True)
         _write_all(fd, text.encode("utf-8"))
     except OSError as exc:
