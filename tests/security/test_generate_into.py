@@ -80,7 +80,7 @@ def test_security_generated_secret_directories_are_private(tmp_path: Path) -> No
     assert again.value == got.value
 
 
-def test_security_generated_secret_keeps_a_private_file_of_its_own(tmp_path: Path) -> None:
+def test_generated_secret_keeps_a_private_file_of_its_own(tmp_path: Path) -> None:
     path = _plant(tmp_path / "jwt")  # what a previous run left: 0600, ours
     got = resolve(environment="production", env={}, generate_into=path)
     assert got.value.equals(PLANTED)

@@ -43,7 +43,7 @@ def _no_index(text: str, index: int) -> None:
     assert not re.search(rf"(?<![0-9]){index}(?![0-9])", text), "list entry index leaked"
 
 
-def test_strength_messages_name_the_category_not_the_entry() -> None:
+def test_security_known_weak_strength_message_names_no_entry() -> None:
     value, index = _listed()
     report = check_strength(value)
     assert report.has("known_weak")
@@ -52,7 +52,7 @@ def test_strength_messages_name_the_category_not_the_entry() -> None:
     _no_index(report.summary() + repr(report), index)
 
 
-def test_resolve_warning_and_refusal_name_no_entry(caplog: pytest.LogCaptureFixture) -> None:
+def test_security_known_weak_resolve_names_no_entry(caplog: pytest.LogCaptureFixture) -> None:
     value, index = _listed()
     caplog.set_level(logging.DEBUG)
     got = resolve(environment="development", env={"JWT_SECRET": value})
@@ -67,7 +67,7 @@ def test_resolve_warning_and_refusal_name_no_entry(caplog: pytest.LogCaptureFixt
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "sarif"])
-def test_check_reports_name_no_entry(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+def test_security_known_weak_check_reports_name_no_entry(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                      fmt: str) -> None:
     value, index = _listed()
     write_tree(tmp_path, {"production.env": f"JWT_SECRET={value}\n"})
@@ -80,7 +80,7 @@ def test_check_reports_name_no_entry(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 @pytest.mark.parametrize("fmt", ["text", "json"])
-def test_fingerprint_command_names_no_entry(monkeypatch: pytest.MonkeyPatch,
+def test_security_known_weak_fingerprint_names_no_entry(monkeypatch: pytest.MonkeyPatch,
                                             capsys: pytest.CaptureFixture[str], fmt: str) -> None:
     value, index = _listed()
     monkeypatch.setenv("ENVIRONMENT", "development")

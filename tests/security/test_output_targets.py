@@ -137,7 +137,7 @@ def test_security_output_dash_is_stdout(tree: Path, tmp_path: Path,
     assert not (tmp_path / "-").exists()
 
 
-def test_security_output_regular_file_is_replaced_atomically_keeping_mode(
+def test_output_regular_file_is_replaced_atomically_keeping_mode(
     tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     target = tmp_path / "report.json"

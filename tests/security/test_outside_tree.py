@@ -187,7 +187,7 @@ services:
     assert disagree and sorted(disagree[0]["fingerprints"]) == ["weak-1", "weak-2"]
 
 
-def test_security_strong_values_keep_their_fingerprint(
+def test_strong_values_keep_their_fingerprint(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The withholding is for guessable values only: a real secret is still shown by fingerprint.

@@ -60,7 +60,7 @@ def test_security_time_claim_not_a_numeric_date_is_rejected_cleanly(keyring: Key
 
 
 @pytest.mark.parametrize("case", list(BAD))
-def test_security_explain_judges_time_claims_like_the_keyring(case: str) -> None:
+def test_explain_judges_time_claims_like_the_keyring(case: str) -> None:
     claims = {k: v for k, v in BAD[case].items()}
     _times, findings = check_claims(claims, Expectations(), time.time())
     assert any(f.code.endswith("_invalid") and f.reason == "malformed" for f in findings), findings
