@@ -132,9 +132,25 @@ def _b64_any(text: bytes) -> bytes | None:
         return None
 
 
+def _der_sequence(data: bytes) -> bool:
+    """A DER SEQUENCE (0x30) whose encoded length is exactly the rest of ``data``.
+
+    Every DER key and certificate is one; text that merely starts with "0" is not, so the
+    parsers (and the import of cryptography's X.509 module) are skipped for it.
+    """
+    if len(data) < 40 or data[0] != 0x30:
+        return False
+    first = data[1]
+    if first < 0x80:
+        return first == len(data) - 2
+    count = first & 0x7F
+    if not 1 <= count <= 4 or len(data) < 2 + count:
+        return False
+    return int.from_bytes(data[2 : 2 + count], "big") == len(data) - 2 - count
+
+
 def _is_der_key(data: bytes) -> bool:
-    # Every DER key or certificate is a SEQUENCE (0x30); cheap to rule out before parsing.
-    if len(data) < 40 or data[:1] != b"\x30":
+    if not _der_sequence(data):
         return False
     from cryptography import x509
     from cryptography.hazmat.primitives.serialization import (

@@ -246,6 +246,7 @@ class FileReader:
         # The directories named on the command line (the walk's root when none are given):
         # no file outside them is opened, whatever path or symlink leads there.
         self.real_roots = tuple(os.path.realpath(r) for r in (roots or [root]))
+        self._real_dirs: dict[str, str] = {}
         self.cache: dict[str, str] = {}
         self.failed: dict[str, UnreadableFile] = {}
         self.read_count = 0
@@ -266,18 +267,40 @@ class FileReader:
         every symlink on the way. A compose ``file: /etc/shadow``, an ``env_file: ../../x`` or
         ``secrets -> /home`` all resolve outside, and their content would reach the report as
         a fingerprint."""
+        return self._resolved(rel) is not None
+
+    def _resolved(self, rel: str) -> str | None:
+        """The real path of ``rel`` when it is inside a checked root, else ``None``."""
         if rel == "-":
-            return False
-        real = os.path.realpath(os.path.join(self.root, rel))
-        return any(real == r or real.startswith(r.rstrip(os.sep) + os.sep) for r in self.real_roots)
+            return None
+        path = os.path.join(self.root, rel)
+        directory, name = os.path.split(path)
+        # One realpath per directory (memoised), plus an lstat of the file: only a symlinked
+        # file needs its own resolution. A tree of thousands of files in a few dozen folders
+        # then costs one lstat each.
+        real_dir = self._real_dirs.get(directory)
+        if real_dir is None:
+            real_dir = self._real_dirs[directory] = os.path.realpath(directory)
+        try:
+            is_link = stat.S_ISLNK(os.lstat(path).st_mode)
+        except OSError:
+            is_link = False  # missing: the open says so
+        plain = not is_link and name not in ("", ".", "..")
+        real = os.path.join(real_dir, name) if plain else os.path.realpath(path)
+        for r in self.real_roots:
+            if real == r or real.startswith(r.rstrip(os.sep) + os.sep):
+                return real
+        return None
 
     def _read(self, rel: str, limit: int) -> bytes:
-        path = os.path.join(self.root, rel)
-        if not self.inside(rel):
+        path = self._resolved(rel)
+        if path is None:
             raise UnreadableFile(OUTSIDE_REASON)
         try:
-            # O_NONBLOCK: a FIFO named on the command line must not hang the check
-            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+            # O_NONBLOCK: a FIFO named on the command line must not hang the check.
+            # O_NOFOLLOW: the path is already resolved; a link appearing there now is refused.
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW
+                         | getattr(os, "O_CLOEXEC", 0))
             with os.fdopen(fd, "rb") as fh:
                 info = os.fstat(fh.fileno())
                 if not stat.S_ISREG(info.st_mode):
