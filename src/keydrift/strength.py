@@ -315,6 +315,8 @@ def check_strength(
 # at GPU speed. Below this many bits of search space a value is recovered in days or less
 # (2**64 SHA-256 evaluations is decades on one GPU), so its fingerprint is withheld.
 MIN_FINGERPRINT_BITS = 64
+# And whatever is this short, whatever its alphabet: short values are typed by people.
+MIN_FINGERPRINT_BYTES = 16
 WEAK_LABEL = "weak"
 
 _POOLS = (
@@ -347,11 +349,12 @@ def _search_bits(raw: bytes) -> float:
 def is_guessable(secret: Any) -> bool:
     """True when a value's fingerprint would give the value away.
 
-    Empty, listed as known-weak, a placeholder, low in entropy, or a search space under
-    :data:`MIN_FINGERPRINT_BITS`. Such values are shown as ``weak``, never fingerprinted.
+    Shorter than :data:`MIN_FINGERPRINT_BYTES`, listed as known-weak, a placeholder, low in
+    entropy, or a search space under :data:`MIN_FINGERPRINT_BITS`. Such values are shown as
+    ``weak``, never fingerprinted.
     """
     raw = secret_bytes(secret)
-    if not raw.strip() or _search_bits(raw) < MIN_FINGERPRINT_BITS:
+    if len(raw.strip()) < MIN_FINGERPRINT_BYTES or _search_bits(raw) < MIN_FINGERPRINT_BITS:
         return True
     if _entropy_problem(raw) is not None or known_weak_lookup(raw) is not None:
         return True

@@ -15,7 +15,7 @@ from keydrift.presets.interface import Preset, all_presets
 from keydrift.rules.interface import Severity
 from keydrift.secret import SecretValue
 from keydrift.spec import SecretKind, SecretSpec
-from keydrift.strength import WEAK_LABEL, display_fingerprint
+from keydrift.strength import WEAK_LABEL, display_fingerprint, is_guessable
 from keydrift.values import ValueKind, value_kind
 
 ANY_ENV = "any environment"
@@ -55,13 +55,9 @@ def fp_labels(values: Iterable[SecretValue]) -> dict[str, str]:
 
 
 def fp_or_weak(value: SecretValue) -> list[str]:
-    """The fingerprint to show, or none for a low-entropy value: a fingerprint of a short or
-    guessable value lets anyone recover it offline."""
-    from keydrift.strength import check_strength
-
-    if len(value) < 16 or check_strength(value).has("low_entropy"):
-        return []
-    return [fp(value)]
+    """The fingerprint to show, or none for a guessable value: a fingerprint of a short or
+    guessable value lets anyone recover it offline (one rule: ``strength.is_guessable``)."""
+    return [] if is_guessable(value) else [fp(value)]
 
 
 def shared_default_note(a: Assignment, users: Iterable[str]) -> str:
