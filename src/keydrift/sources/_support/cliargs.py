@@ -40,8 +40,16 @@ class CliPair:
     flag: str
 
 
+# shlex is quadratic in the length of one command (0.3 s at 100 KB, 8.5 s at 500 KB); a real
+# deploy command is far shorter, so longer ones are split on whitespace only.
+MAX_SHLEX_CHARS = 16 * 1024
+
+
 def split_command(text: str) -> list[str]:
-    """``shlex`` split, falling back to whitespace when quotes do not balance."""
+    """``shlex`` split, falling back to whitespace when quotes do not balance or the command is
+    too long to be a real one."""
+    if len(text) > MAX_SHLEX_CHARS:
+        return text.split()
     try:
         return shlex.split(text, comments=False, posix=True)
     except ValueError:
