@@ -1,3 +1,6 @@
+"""Named regression: one very long shell line cannot make the reader quadratic."""
+
+from __future__ import annotations
 
 
 def test_security_a_huge_shell_line_is_split_in_linear_time() -> None:
