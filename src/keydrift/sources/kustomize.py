@@ -18,7 +18,7 @@ from keydrift.model.types import Assignment, Location, ReaderView, Step
 from keydrift.secret import SecretValue
 from keydrift.sources._support.envinfer import environment_from_name
 from keydrift.sources._support.yamlnodes import LMap, LSeq, iter_yaml, line_of
-from keydrift.sources.dotenv import parse_dotenv, reader_views
+from keydrift.sources.dotenv import dotenv_file, reader_views
 from keydrift.sources.interface import (
     KeyStore,
     ReadContext,
@@ -113,7 +113,7 @@ class KustomizeSource(Source):
             if text is None:
                 continue
             decl = Location(path, line_of(entry, "envs") or line_of(entry, "env") or entry.line)
-            for line in parse_dotenv(text):
+            for line in dotenv_file(ctx, rel, text).entries():
                 if line.literal is None:
                     continue
                 loc = Location(rel, line.line)
