@@ -236,6 +236,165 @@ def generate(out: str, files: int, seed: int) -> list[str]:
     return planted
 
 
+# -- a tree shaped like the one of issue 8 -----------------------------------------------------
+# 1,000 files, about 8.4 MB: Python modules (some of them large settings modules), YAML (compose
+# and Kubernetes), JSON, Markdown, and 53 ``.env`` files of 100-300 variables each, some of them
+# named by compose services through ``env_file``.
+
+_ENV_STEMS = (
+    "DATABASE", "REDIS", "CACHE", "QUEUE", "MAIL", "SMTP", "S3", "STORAGE", "SENTRY", "STRIPE",
+    "OAUTH", "GITHUB", "GOOGLE", "SLACK", "TWILIO", "AUTH", "SESSION", "API", "ADMIN", "WEBHOOK",
+    "FEATURE", "METRICS", "TRACING", "LOG", "CDN", "SEARCH", "BILLING", "ANALYTICS", "WORKER",
+)
+_ENV_TAILS = (
+    "HOST", "PORT", "URL", "USER", "NAME", "TIMEOUT", "ENABLED", "REGION", "BUCKET", "POOL_SIZE",
+    "SECRET", "PASSWORD", "TOKEN", "API_KEY", "CLIENT_ID", "CLIENT_SECRET", "DSN", "LEVEL",
+    "RETRIES", "TTL", "PATH", "MODE", "VERSION", "ENDPOINT",
+)
+SETTINGS_BLOCK = (
+    "{A}_{B} = os.environ.get(\"{A}_{B}\", \"{v}\")\n"
+    "{A}_{B}_TIMEOUT = int(os.getenv(\"{A}_{B}_TIMEOUT\", \"30\"))\n"
+    "{A}_CONFIG = {{\n    \"host\": \"{a}.internal\",\n    \"port\": {port},\n"
+    "    \"options\": {{\"retries\": 3, \"{b}\": True}},\n}}\n\n"
+)
+JSON_BLOCK = (
+    "  \"{a}_{b}\": {{\"enabled\": true, \"limit\": {port}, \"name\": \"{c} {d}\", "
+    "\"tags\": [\"{a}\", \"{b}\", \"{e}\"]}},\n"
+)
+YAML_CONFIG_BLOCK = "{a}:\n  {b}: {port}\n  {c}: \"{d} {e}\"\n  enabled: true\n"
+
+
+def _env_value(rng: random.Random, tail: str) -> str:
+    roll = rng.random()
+    if tail in ("SECRET", "PASSWORD", "TOKEN", "API_KEY", "CLIENT_SECRET"):
+        if roll < 0.08:
+            return f"'{_secret(rng, 40)}'"
+        if roll < 0.14:
+            return f"\"{_secret(rng, 32)}\""
+        return _secret(rng, rng.choice((32, 48, 64)))
+    if tail in ("PORT", "POOL_SIZE", "RETRIES", "TTL", "TIMEOUT"):
+        return str(rng.randint(1, 65535))
+    if tail == "URL":
+        return f"https://{rng.choice(WORDS)}.example.com/{rng.choice(WORDS)}"
+    if tail == "ENABLED":
+        return rng.choice(("true", "false"))
+    if roll < 0.05:
+        return f"${{{rng.choice(_ENV_STEMS)}_HOST}}"
+    if roll < 0.1:
+        return f"\"{rng.choice(WORDS)} {rng.choice(WORDS)}\""
+    return f"{rng.choice(WORDS)}-{rng.choice(WORDS)}"
+
+
+def _env_file(rng: random.Random, variables: int) -> str:
+    lines = ["# generated settings", ""]
+    seen: set[str] = set()
+    while len(seen) < variables:
+        stem, tail = rng.choice(_ENV_STEMS), rng.choice(_ENV_TAILS)
+        name = f"{stem}_{tail}" if rng.random() < 0.7 else f"{stem}_{rng.choice(_ENV_STEMS)}_{tail}"
+        if name in seen:
+            continue
+        seen.add(name)
+        if rng.random() < 0.04:
+            lines.append(f"# {_words(rng, 6)}")
+        lines.append(f"{name}={_env_value(rng, tail)}")
+    return "\n".join(lines) + "\n"
+
+
+def _settings_module(rng: random.Random, size: int) -> str:
+    head = "import os\n\nDEBUG = os.environ.get(\"DEBUG\", \"false\") == \"true\"\n\n"
+    out = [head]
+    total = len(head)
+    while total < size:
+        a, b = rng.choice(_ENV_STEMS), rng.choice(_ENV_TAILS)
+        text = SETTINGS_BLOCK.format(
+            A=a, B=b, a=a.lower(), b=rng.choice(WORDS), v=rng.choice(WORDS), port=rng.randint(1, 9999)
+        )
+        out.append(text)
+        total += len(text)
+    return "".join(out)
+
+
+def _fill_kw(rng: random.Random, block: str, size: int) -> str:
+    out: list[str] = []
+    total = 0
+    while total < size:
+        a, b, c, d, e = (rng.choice(WORDS) for _ in range(5))
+        text = block.format(a=a, b=b, c=c, d=d, e=e, port=rng.randint(1, 9999))
+        out.append(text)
+        total += len(text)
+    return "".join(out)
+
+
+def generate_issue_tree(out: str, files: int = 1000, seed: int = 8) -> dict[str, int]:
+    """Write a tree shaped like issue 8's (per 1,000 files: 289 Python modules of which 20 are
+    large settings modules, 53 ``.env`` files of 100-300 variables, 12 compose files naming some
+    of them, YAML, JSON and Markdown; about 8.4 MB). Returns counts by kind."""
+    rng = random.Random(seed)
+    if os.path.isdir(out):
+        shutil.rmtree(out)
+    os.makedirs(out)
+    counts: dict[str, int] = {}
+    per_app = 100
+    apps = max(1, files // per_app)
+    written = 0
+    env_names = (".env", "staging.env", "production.env", ".env.local", "dev.env", "worker.env")
+    for app in range(apps):
+        base = os.path.join(out, f"app{app:03d}")
+        for sub in ("settings", "src", "config", "deploy", "docs", "data"):
+            os.makedirs(os.path.join(base, sub), exist_ok=True)
+        count = per_app if app < apps - 1 else files - written
+        env_files: list[str] = []
+        for i in range(count):
+            # 53 .env, 289 .py (20 settings), 12 compose, 140 other YAML, 190 JSON, 316 Markdown
+            slot = (i * 1000 // per_app + app * 7) % 1000
+            if slot < 53:
+                name = env_names[len(env_files) % len(env_names)]
+                rel = name if len(env_files) < len(env_names) else f"config/{len(env_files)}{name}"
+                text = _env_file(rng, rng.randint(100, 300))
+                env_files.append(rel)
+                kind = "env"
+            elif slot < 73:
+                rel = f"settings/settings_{i}.py"
+                text = _settings_module(rng, rng.randint(50 * 1024, 110 * 1024))
+                kind = "settings"
+            elif slot < 342:
+                rel = f"src/module_{i}.py"
+                text = _fill(rng, rng.choice(PY_BLOCKS), rng.randint(2 * 1024, 12 * 1024))
+                kind = "python"
+            elif slot < 354:
+                rel = "docker-compose.yml" if not os.path.exists(
+                    os.path.join(base, "docker-compose.yml")) else f"deploy/docker-compose.{i}.yml"
+                named = env_files[-3:] or [".env"]
+                text = COMPOSE.format(
+                    name=f"app{app}", tag="2.0", workers=2, env="production", replicas=2
+                ).replace(
+                    "    deploy:\n",
+                    "    env_file:\n" + "".join(f"      - {n}\n" for n in named) + "    deploy:\n",
+                    1,
+                )
+                if rel.startswith("deploy/"):
+                    text = text.replace("      - ", "      - ../")
+                kind = "compose"
+            elif slot < 494:
+                rel = f"config/cfg_{i}.yaml"
+                text = _fill_kw(rng, YAML_CONFIG_BLOCK, rng.randint(2 * 1024, 14 * 1024))
+                kind = "yaml"
+            elif slot < 684:
+                rel = f"data/data_{i}.json"
+                body = _fill_kw(rng, JSON_BLOCK, rng.randint(2 * 1024, 12 * 1024))
+                text = "{\n" + body + "  \"end\": null\n}\n"
+                kind = "json"
+            else:
+                rel = f"docs/page_{i}.md"
+                text = _fill(rng, MD_BLOCK, rng.randint(1024, 9 * 1024))
+                kind = "markdown"
+            with open(os.path.join(base, rel), "w", encoding="utf-8") as fh:
+                fh.write(text)
+            counts[kind] = counts.get(kind, 0) + 1
+            written += 1
+    return counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--files", type=int, default=5000)

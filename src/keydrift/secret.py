@@ -25,12 +25,14 @@ __all__ = [
 class SecretValue:
     """An opaque secret. ``reveal()`` is the only way to get the bytes back."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ("_fp", "_raw")
     _raw: bytes
+    _fp: str | None
 
     def __init__(self, value: str | bytes) -> None:
         raw = _utf8(value) if isinstance(value, str) else bytes(value)
         object.__setattr__(self, "_raw", raw)
+        object.__setattr__(self, "_fp", None)
 
     def __setattr__(self, name: str, value: Any) -> NoReturn:
         raise AttributeError("SecretValue is immutable")
@@ -52,9 +54,13 @@ class SecretValue:
     @property
     def fingerprint(self) -> str:
         """Full RFC 7638 thumbprint of the value as an HMAC (``oct``) key."""
-        from keydrift.keys import oct_thumbprint
+        if self._fp is None:
+            # Computed once: rules ask for it for every comparison and every finding id.
+            from keydrift.keys import oct_thumbprint
 
-        return oct_thumbprint(self._raw)
+            object.__setattr__(self, "_fp", oct_thumbprint(self._raw))
+        assert self._fp is not None
+        return self._fp
 
     @property
     def short_fingerprint(self) -> str:

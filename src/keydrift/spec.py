@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 
 from keydrift.errors import UsageError
 
@@ -147,10 +148,23 @@ class SecretSpec:
 
     def variables_for(self, environment: str | None) -> tuple[str, ...]:
         """Concrete variable names in priority order for ``environment``."""
-        return self._expand(self.variables, environment)
+        memo = self._expanded
+        key = ("v", environment)
+        if key not in memo:
+            memo[key] = self._expand(self.variables, environment)
+        return memo[key]
 
     def previous_for(self, environment: str | None) -> tuple[str, ...]:
-        return self._expand(self.previous_variables, environment)
+        memo = self._expanded
+        key = ("p", environment)
+        if key not in memo:
+            memo[key] = self._expand(self.previous_variables, environment)
+        return memo[key]
+
+    @cached_property
+    def _expanded(self) -> dict[tuple[str, str | None], tuple[str, ...]]:
+        # Rules ask for the same few environments hundreds of thousands of times on a big tree.
+        return {}
 
     def _expand(self, templates: Iterable[str], environment: str | None) -> tuple[str, ...]:
         out: list[str] = []
@@ -168,14 +182,26 @@ class SecretSpec:
 
     def all_variable_patterns(self) -> tuple[re.Pattern[str], ...]:
         """Regexes matching every concrete name any environment could produce."""
-        pats = []
-        for template in (*self.variables, *self.previous_variables):
-            escaped = re.escape(template).replace(re.escape("{ENV}"), "[A-Z0-9_]+")
-            pats.append(re.compile(f"^{escaped}$"))
-        return tuple(pats)
+        return self._patterns
+
+    @cached_property
+    def _patterns(self) -> tuple[re.Pattern[str], ...]:
+        # Built once per spec: a check asks about tens of thousands of names.
+        return tuple(re.compile(f"^{body}$") for body in self._pattern_bodies)
+
+    @cached_property
+    def _pattern_bodies(self) -> tuple[str, ...]:
+        return tuple(
+            re.escape(template).replace(re.escape("{ENV}"), "[A-Z0-9_]+")
+            for template in (*self.variables, *self.previous_variables)
+        )
+
+    @cached_property
+    def _any_variable(self) -> re.Pattern[str]:
+        return re.compile("^(?:" + "|".join(self._pattern_bodies) + ")$")
 
     def matches_variable(self, name: str) -> bool:
-        return any(p.match(name) for p in self.all_variable_patterns())
+        return self._any_variable.match(name) is not None
 
     def is_production_like(self, environment: str | None) -> bool:
         if environment is None:

@@ -54,6 +54,7 @@ from keydrift.sources._support.envinfer import (
 from keydrift.sources._support.mounted import mounted_file_assignment
 from keydrift.sources.interface import (
     KeyStore,
+    ParseCache,
     PendingRef,
     ReadContext,
     Source,
@@ -140,6 +141,7 @@ def _build(
             return False
 
     stacks = ComposeStacks(known, reader.read_text, is_compose)
+    parsed = ParseCache()  # each file parsed once this run, whatever number of readers name it
 
     def ctx_for(rel: str) -> ReadContext:
         return ReadContext(
@@ -157,6 +159,7 @@ def _build(
             tracked_of=git.status,
             names=names,
             compose_stacks=stacks.stacks_with,
+            parsed=parsed,
         )
 
     if walk:

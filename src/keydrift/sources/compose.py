@@ -39,7 +39,7 @@ from keydrift.sources._support.envinfer import ENVIRONMENT_VARIABLES, environmen
 from keydrift.sources._support.interpolation import Interpolated, interpolate
 from keydrift.sources._support.mounted import mounted_file_assignment
 from keydrift.sources._support.yamlnodes import LMap, LSeq, iter_yaml, line_of, load_empty, scalar_text
-from keydrift.sources.dotenv import DotenvEntry, parse_dotenv, reader_views
+from keydrift.sources.dotenv import DotenvEntry, dotenv_file
 from keydrift.sources.interface import (
     OUTSIDE_REASON,
     ReadContext,
@@ -55,6 +55,10 @@ _COMPOSE_NAME = re.compile(
 )
 _BASES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 _MAX_DEPTH = 8  # include/extends nesting; deeper is a loop or a mistake
+# Secret-like variables that env files give the services of one project, summed over services.
+# Real projects have a few thousand (35 services x 50); a hostile tree (one 0.8 MB env file
+# named by 200 services) would otherwise cost minutes and gigabytes.
+MAX_ENV_FILE_PAIRS = 50_000
 # The documented copies: `cp .env.example .env` (first match wins).
 _TEMPLATE_SUFFIXES = (".example", ".sample", ".template", ".dist", ".tpl", ".defaults")
 # A whole value that is one reference: `${NAME}`, `${NAME:-default}`, `${NAME-default}`, `$NAME`.
@@ -225,6 +229,7 @@ class _Reader:
         self.kind = kind
         self.result = SourceResult()
         self.docs: dict[str, LMap] = {}
+        self.pairs_left = MAX_ENV_FILE_PAIRS
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -276,9 +281,10 @@ class _Reader:
                 env_path, template = copy, True
         if first != "-" and env_path in self.ctx.files:
             try:
-                entries = parse_dotenv(self._text(env_path))
-            except UnreadableFile:
-                entries = []
+                entries = dotenv_file(self.ctx, env_path, self._text(env_path)).for_compose(env_file=False)
+            except UnreadableFile as exc:
+                entries = []  # Compose refuses this .env (and the project): say so
+                self.result.skipped.append(_skip(env_path, exc))
         self.interp = _Interp(entries, env_path if entries else None, template)
         self.unit = Unit(_unit_id(files), UnitKind.COMPOSE, Location(first, 1))
         self.result.units.append(self.unit)
@@ -478,6 +484,17 @@ class _Reader:
         for decl in project.services.values():
             env: dict[str, Assignment] = {}
             plain: dict[str, str] = {}  # non-secret values we need (ENVIRONMENT, worker vars)
+            known: dict[str, str] = {}  # what this service's env files set so far
+
+            def lookup(name: str, decl: _Decl = decl) -> str | None:
+                # Compose resolves ${X} in an env_file from the project environment first, then
+                # the service's `environment:`, then what the env files set earlier.
+                found = self.interp.values.get(name)
+                item = decl.env.get(name) if found is None else None
+                if item is not None and item.text is not None:
+                    found = self.interp.run(item.text).text
+                return found
+
             for declared_path, _required, loc in decl.env_files:
                 env_path, template = declared_path, False
                 if _outside(env_path):
@@ -489,33 +506,40 @@ class _Reader:
                         continue
                     env_path, template = copy, True  # the documented `cp x.example x`
                 try:
-                    entries = parse_dotenv(self._text(env_path))
+                    parsed = dotenv_file(ctx, env_path, self._text(env_path))
+                    split = parsed.split(parsed.for_compose(lookup, known), ctx.is_recorded)
                 except UnreadableFile as exc:
                     self.result.skipped.append(_skip(env_path, exc))
                     continue
                 note = f"env_file: {declared_path}" + (f" (copied from {env_path})" if template else "")
-                for entry in entries:
-                    if entry.compose is None:
-                        continue
-                    if not ctx.is_recorded(entry.key):
-                        plain[entry.key] = entry.compose
-                        continue
+                plain.update(split.plain)
+                if len(split.recorded) > self.pairs_left:
+                    if self.pairs_left >= 0:
+                        self.result.skipped.append(_skip(env_path, UnreadableFile(
+                            f"env files give this compose project more than {MAX_ENV_FILE_PAIRS} "
+                            "secret-like service variables; the rest are not checked"
+                        )))
+                    self.pairs_left = -1
+                    continue
+                self.pairs_left -= len(split.recorded)
+                for shared in split.recorded:
+                    entry = shared.entry
                     written = Location(env_path, entry.line)
                     before = env.get(entry.key)
                     origin = Origin(OriginKind.WRITTEN, str(written), written)
                     env[entry.key] = Assignment(
                         variable=entry.key,
-                        value=SecretValue(entry.compose),
+                        value=shared.value,
                         location=written,
                         source=self.kind,
                         environment=None,
                         service=decl.name,
                         chain=(Step(loc, note), Step(written, entry.key)),
-                        raw=SecretValue(entry.literal) if entry.literal is not None else None,
+                        raw=shared.raw,
                         template=ctx.template or template,
                         literal=True,
                         tracked=ctx.tracked_of(env_path),
-                        readers=reader_views(entry),
+                        readers=shared.readers,
                         origins=_union((origin,), before.origins if before else ()),
                     )
             for var, item in decl.env.items():

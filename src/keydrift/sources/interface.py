@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import ClassVar
+from typing import ClassVar, TypeVar, cast
 
 from keydrift.model.config import Config
 from keydrift.model.names import NameClassifier
@@ -22,6 +22,7 @@ __all__ = [
     "OUTSIDE_REASON",
     "ImageInfo",
     "KeyStore",
+    "ParseCache",
     "PendingRef",
     "ReadContext",
     "Source",
@@ -105,12 +106,33 @@ class ImageInfo:
     location: Location
 
 
+_T = TypeVar("_T")
+
+
+class ParseCache:
+    """What one run has parsed, by parser and path: a file that several readers or services
+    name (a ``.env`` behind ten ``env_file:`` entries) is parsed once. One per run, handed to
+    every reader in its :class:`ReadContext`; nothing is kept between runs."""
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, str], object] = {}
+
+    def get(self, parser: str, path: str, parse: Callable[[], _T]) -> _T:
+        """The cached result for ``(parser, path)``, made with ``parse()`` the first time
+        (an exception is not cached)."""
+        key = (parser, path)
+        if key not in self._items:
+            self._items[key] = parse()
+        return cast(_T, self._items[key])
+
+
 @dataclass
 class ReadContext:
     """What a reader may know besides the file's text.
 
     ``read_text`` reads another file of the tree (relative POSIX path) through discovery's
-    cache, so every file is read at most once; it raises :class:`UnreadableFile`.
+    cache, so every file is read at most once; it raises :class:`UnreadableFile`. ``parsed``
+    is the run's :class:`ParseCache`.
     """
 
     root: str
@@ -126,6 +148,7 @@ class ReadContext:
     names: NameClassifier
     compose_stacks: Callable[[str], tuple[tuple[str, ...], ...]] = lambda path: ()
     """``-f`` combinations (in order) that name ``path`` among other compose files."""
+    parsed: ParseCache = field(default_factory=ParseCache)
 
     def is_secret(self, name: str) -> bool:
         return self.names.is_secret(name)

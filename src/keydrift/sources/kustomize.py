@@ -18,7 +18,7 @@ from keydrift.model.types import Assignment, Location, ReaderView, Skipped, Step
 from keydrift.secret import SecretValue
 from keydrift.sources._support.envinfer import environment_from_name
 from keydrift.sources._support.yamlnodes import LMap, LSeq, iter_yaml, line_of
-from keydrift.sources.dotenv import parse_dotenv, reader_views
+from keydrift.sources.dotenv import dotenv_file, reader_views
 from keydrift.sources.interface import (
     OUTSIDE_REASON,
     KeyStore,
@@ -115,7 +115,7 @@ class KustomizeSource(Source):
             text = _read(ctx, rel, result, decl)
             if text is None:
                 continue
-            for line in parse_dotenv(text):
+            for line in dotenv_file(ctx, rel, text).entries():
                 if line.literal is None:
                     continue
                 loc = Location(rel, line.line)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import re
 import warnings
+from bisect import bisect_left
 from functools import lru_cache
 
 from keydrift.model.names import NameClassifier
@@ -36,9 +37,9 @@ def _prefilter(names: str) -> LinePrefilter:
     ``:`` and a string literal (or an opening parenthesis / end of line: the literal follows),
     a secret-like name as a string argument (``getenv("JWT_SECRET", ...)``,
     ``environ["JWT_SECRET"]``), a ``"JWT_SECRET=..."`` argument, or a deploy flag."""
-    n = names.encode()
+    n = names.lower().encode()  # matched on lower-cased bytes (re.escape never escapes letters)
     pattern = re.compile(
-        rb"(?i)(?:" + n + rb")[\w\]'\"]*\s*(?::\s*\w+\s*)?[:=]\s*\(?\s*(?:[rbuf]{0,2}['\"]|$)"
+        rb"(?:" + n + rb")[\w\]'\"]*\s*(?::\s*\w+\s*)?[:=]\s*\(?\s*(?:[rbuf]{0,2}['\"]|$)"
         # a key made up per process: `SECRET_KEY = os.urandom(24)`, Field(default_factory=...)
         + rb"|(?:" + n + rb")[^\n]*(?:urandom|token_(?:hex|urlsafe|bytes)|uuid[14]|generate_key|"
         rb"get_random_\w+|default_factory)"
@@ -48,7 +49,8 @@ def _prefilter(names: str) -> LinePrefilter:
     )
     # `-e KEY=...` lines are found through the secret-like KEY itself.
     return LinePrefilter(
-        pattern, (b"--set-env-vars", b"--update-env-vars", b"--env-vars", b"--from-literal")
+        pattern, (b"--set-env-vars", b"--update-env-vars", b"--env-vars", b"--from-literal"),
+        on_lower=True,
     )
 
 
@@ -314,11 +316,13 @@ def _flatten(node: ast.AST) -> str | None:
     return None
 
 
-def _pruned(body: list[ast.stmt], lines: set[int]) -> list[ast.AST]:
+def _pruned(body: list[ast.stmt], lines: set[int] | list[int]) -> list[ast.AST]:
+    wanted = lines if isinstance(lines, list) else sorted(lines)
     out: list[ast.AST] = []
     for stmt in body:
         end = stmt.end_lineno or stmt.lineno
-        if not any(stmt.lineno <= line <= end for line in lines):
+        k = bisect_left(wanted, stmt.lineno)  # a candidate line within the statement?
+        if k == len(wanted) or wanted[k] > end:
             continue
         inner = [
             getattr(stmt, name)
@@ -335,10 +339,10 @@ def _pruned(body: list[ast.stmt], lines: set[int]) -> list[ast.AST]:
                 elif isinstance(value, list):
                     out.extend(v for v in value if isinstance(v, ast.AST))
             for block in inner:
-                out.extend(_pruned([s for s in block if isinstance(s, ast.stmt)], lines))
+                out.extend(_pruned([s for s in block if isinstance(s, ast.stmt)], wanted))
                 for handler in block:
                     if isinstance(handler, ast.ExceptHandler):
-                        out.extend(_pruned(handler.body, lines))
+                        out.extend(_pruned(handler.body, wanted))
         else:
             out.append(stmt)
     return out

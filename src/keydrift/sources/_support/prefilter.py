@@ -2,7 +2,9 @@
 
 A case-insensitive regex with many alternatives is slow in :mod:`re` (it retries every
 alternative at every position), so we first find keyword occurrences with ``bytes.find`` on the
-lower-cased bytes (C speed) and run the precise pattern only on those lines.
+lower-cased bytes (C speed) and run the precise pattern only on those lines. A pattern written in
+lower case (``on_lower``) runs on those lower-cased bytes without ``re.IGNORECASE``, which keeps
+``re``'s literal-prefix shortcuts and is about a third faster.
 """
 
 from __future__ import annotations
@@ -16,14 +18,18 @@ class LinePrefilter:
     """``lines(data, words)``: 1-based numbers of lines that contain one of ``words`` (the name
     classifier's keywords) or one of ``flags`` and match ``pattern``; ``any`` stops at the first."""
 
-    def __init__(self, pattern: re.Pattern[bytes], flags: tuple[bytes, ...] = ()) -> None:
+    def __init__(
+        self, pattern: re.Pattern[bytes], flags: tuple[bytes, ...] = (), *, on_lower: bool = False
+    ) -> None:
         self.pattern = pattern
         self.flags = flags
+        self.on_lower = on_lower
 
     def _spans(
         self, data: bytes, words: tuple[bytes, ...], first_only: bool
     ) -> list[tuple[int, int]]:
         low = data.lower()
+        target = low if self.on_lower else data
         seen: set[int] = set()
         out: list[tuple[int, int]] = []
         size = len(low)
@@ -40,7 +46,7 @@ class LinePrefilter:
                 if line_start in seen:
                     continue
                 seen.add(line_start)
-                if self.pattern.search(data, line_start, line_end):
+                if self.pattern.search(target, line_start, line_end):
                     out.append((line_start, line_end))
                     if first_only:
                         return out
