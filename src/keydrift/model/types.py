@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from keydrift.model.names import NameClassifier, default_classifier
 from keydrift.secret import SecretValue
@@ -262,6 +262,9 @@ class Model:
     _consumers: dict[tuple[str | None, Location], set[str]] | None = field(
         default=None, repr=False, compare=False
     )
+    memo: dict[str, dict[Any, Any]] = field(default_factory=dict, repr=False, compare=False)
+    """Per-model caches for the rules (keyed by fingerprint or name, never holding a value):
+    the same value is judged once, however many rules ask."""
 
     def consumers(self, variable: str | None, written_at: Location) -> tuple[str, ...]:
         """Names of services whose effective assignment of ``variable`` (``None``: of any

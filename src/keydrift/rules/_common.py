@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, TypeVar
 
 from keydrift.model.names import is_template_path
 from keydrift.model.types import Assignment, CodeRead, Effective, Location, Model, Origin, Service
@@ -15,9 +16,10 @@ from keydrift.presets.interface import Preset, all_presets
 from keydrift.rules.interface import Severity
 from keydrift.secret import SecretValue
 from keydrift.spec import SecretKind, SecretSpec
-from keydrift.strength import WEAK_LABEL, display_fingerprint, is_guessable
+from keydrift.strength import WEAK_LABEL, display_fingerprint, is_guessable, placeholder_reason
 from keydrift.values import ValueKind, value_kind
 
+T = TypeVar("T")
 ANY_ENV = "any environment"
 
 
@@ -110,6 +112,10 @@ def envs_label(environments: Iterable[str]) -> str:
 
 def kind_of(model: Model, variable: str) -> SecretKind:
     """What the secret in ``variable`` is for (spec or preset first, then its name)."""
+    return memo(model, "kind", variable, lambda: _kind_of(model, variable))
+
+
+def _kind_of(model: Model, variable: str) -> SecretKind:
     spec = spec_for_variable(model, variable)
     if spec is not None:
         return spec.kind
@@ -122,6 +128,19 @@ def from_env_template(a: Assignment) -> bool:
     return a.template and is_template_path(literal_location(a).path) and not (
         literal_location(a).path.endswith(".py")
     )
+
+
+def placeholder_of(model: Model, value: SecretValue) -> str | None:
+    """:func:`keydrift.strength.placeholder_reason`, once per value and model."""
+    return memo(model, "placeholder", value.fingerprint,
+                lambda: placeholder_reason(value.reveal_text()))
+
+
+def judged(model: Model, a: Assignment) -> bool:
+    """:func:`judged_as_secret`, once per (value, variable) and model."""
+    if a.value is None:
+        return False
+    return memo(model, "judged", (a.value.fingerprint, a.variable), lambda: judged_as_secret(a))
 
 
 def judged_as_secret(a: Assignment) -> bool:
@@ -183,8 +202,21 @@ def is_secret_name(model: Model, variable: str) -> bool:
     return model.names.is_secret(variable) and not is_file_pointer(model, variable)
 
 
+def memo(model: Model, table: str, key: Any, compute: Callable[[], T]) -> T:
+    """``compute()`` once per model and ``key`` (a fingerprint or a name, never a value)."""
+    cache = model.memo.setdefault(table, {})
+    if key not in cache:
+        cache[key] = compute()
+    found: T = cache[key]
+    return found
+
+
 def spec_for_variable(model: Model, variable: str) -> SecretSpec | None:
     """The configured or preset spec that names ``variable``, if any."""
+    return memo(model, "spec", variable, lambda: _spec_for_variable(model, variable))
+
+
+def _spec_for_variable(model: Model, variable: str) -> SecretSpec | None:
     if is_file_pointer(model, variable):
         return None
     for spec in model.specs:
@@ -214,17 +246,27 @@ def unique_values(
     A compose ``${JWT_SECRET}`` and the ``.env`` line it came from are one value written once,
     and a value seen under several environment guesses is one cause: one finding each.
     """
-    groups: dict[tuple[Location, str], list[Assignment]] = {}
-    for a in model.assignments:
-        if a.value is None or not keep(a):
+    for group in _value_groups(model):
+        items = [a for a in group if keep(a)]
+        if not items:
             continue
-        groups.setdefault((literal_location(a), a.value.fingerprint), []).append(a)
-    for items in groups.values():
         envs = tuple(sorted({a.environment for a in items if a.environment}))
         # The name the value is written under (the env-file line's own key) names the finding.
         written = [a for a in items if a.service is None] or items
         first = next((a for a in written if is_production_like(model, a.environment)), written[0])
         yield first, envs
+
+
+def _value_groups(model: Model) -> list[list[Assignment]]:
+    """Assignments with a value, grouped by (literal place, value), once per model."""
+    def build() -> list[list[Assignment]]:
+        groups: dict[tuple[Location, str], list[Assignment]] = {}
+        for a in model.assignments:
+            if a.value is not None:
+                groups.setdefault((literal_location(a), a.value.fingerprint), []).append(a)
+        return list(groups.values())
+
+    return memo(model, "value-groups", None, build)
 
 
 def consumers(model: Model, a: Assignment) -> tuple[str, ...]:

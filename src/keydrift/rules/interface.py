@@ -128,6 +128,7 @@ def run_rules(
     model's configuration; ``off`` disables a rule.
     """
     overrides = dict(model.config.severity if severity is None else severity)
+    model.memo.clear()  # the rules' caches hold for one run over the model as it is now
     out: dict[str, Finding] = {}
     for rule in all_rules() if rules is None else rules:
         level = overrides.get(rule.id)

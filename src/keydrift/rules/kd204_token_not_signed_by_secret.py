@@ -15,7 +15,7 @@ from keydrift.rules._common import (
     envs_label,
     fp,
     join,
-    judged_as_secret,
+    judged,
     kind_of,
     literal_location,
     unique_values,
@@ -127,7 +127,7 @@ def _signing_keys(model: Model) -> list[_Key]:
     found: dict[tuple[str, str], _Key] = {}
     for service in model.services:
         for a in service.env.values():
-            if a.value is None or not judged_as_secret(a):
+            if a.value is None or not judged(model, a):
                 continue
             if kind_of(model, a.variable) is not SecretKind.SIGNING_KEY:
                 continue
@@ -139,7 +139,7 @@ def _signing_keys(model: Model) -> list[_Key]:
     # Secrets written in files no service reads (a template, another environment's env file)
     # can still say who signed a token.
     for a in model.assignments:
-        if a.value is not None and judged_as_secret(a) and a.service is None and (
+        if a.value is not None and judged(model, a) and a.service is None and (
             kind_of(model, a.variable) is SecretKind.SIGNING_KEY
         ):
             found.setdefault((a.value.fingerprint, a.variable),

@@ -10,10 +10,11 @@ from keydrift.rules._common import (
     edit_me_files,
     envs_label,
     fp_or_weak,
-    judged_as_secret,
+    judged,
     kind_of,
     literal_location,
     must_share,
+    placeholder_of,
     provenance,
     severity_for,
     shared_default_note,
@@ -21,7 +22,6 @@ from keydrift.rules._common import (
 )
 from keydrift.rules.interface import Finding, Rule, Severity
 from keydrift.spec import SecretKind
-from keydrift.strength import placeholder_reason
 
 
 class PlaceholderSecret(Rule):
@@ -38,10 +38,10 @@ class PlaceholderSecret(Rule):
         fill_in = edit_me_files(model)
         for a, envs in unique_values(
             model, lambda a: not a.template and model.names.is_secret(a.variable)
-            and judged_as_secret(a)
+            and judged(model, a)
         ):
             assert a.value is not None
-            reason = placeholder_reason(a.value.reveal_text())
+            reason = placeholder_of(model, a.value)
             if reason is None:
                 continue
             kind = kind_of(model, a.variable)

@@ -10,9 +10,10 @@ from keydrift.rules._common import (
     envs_label,
     fp_or_weak,
     from_env_template,
-    judged_as_secret,
+    judged,
     kind_of,
     literal_location,
+    placeholder_of,
     preset_for_spec,
     provenance,
     severity_for,
@@ -22,7 +23,7 @@ from keydrift.rules._common import (
 )
 from keydrift.rules.interface import Finding, Rule, Severity
 from keydrift.spec import SecretKind
-from keydrift.strength import StrengthProblem, check_strength, placeholder_reason
+from keydrift.strength import StrengthProblem, check_strength
 
 # Below this many bytes an encryption or session key is brute-forceable; passwords are judged
 # only against public lists (a short password may be fine behind a private network).
@@ -40,10 +41,10 @@ class WeakSecret(Rule):
         # the convention and stay silent: KD302 skips them).
         for a, envs in unique_values(
             model, lambda a: (not a.template or from_env_template(a))
-            and model.names.is_secret(a.variable) and judged_as_secret(a)
+            and model.names.is_secret(a.variable) and judged(model, a)
         ):
             assert a.value is not None
-            if placeholder_reason(a.value.reveal_text()):
+            if placeholder_of(model, a.value):
                 continue  # KD301 reports it
             spec = spec_for_variable(model, a.variable)
             kind = kind_of(model, a.variable)

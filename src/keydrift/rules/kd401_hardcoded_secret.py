@@ -10,7 +10,7 @@ from keydrift.rules._common import (
     consumers,
     envs_label,
     fp,
-    judged_as_secret,
+    judged,
     kind_of,
     literal_location,
     random_looking,
@@ -90,7 +90,7 @@ class HardcodedSecret(Rule):
             # env templates are shared by every copy; test code holds fixtures
             and (a.template == (a.source == "dotenv"))
             and model.names.is_secret(a.variable)
-            and judged_as_secret(a)
+            and judged(model, a)
             and is_real_secret(a),
         ))
         for a, envs in values:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from keydrift.model.types import Assignment, Model
-from keydrift.rules._common import fp, is_secret_name, judged_as_secret, kind_of, unique_assignments
+from keydrift.rules._common import fp, is_secret_name, judged, kind_of, unique_assignments
 from keydrift.rules.interface import Finding, Rule, Severity
 from keydrift.rules.kd401_hardcoded_secret import is_real_secret
 
@@ -25,7 +25,7 @@ class TrackedEnvFile(Rule):
             and not a.template
             and a.tracked == "tracked"
             and is_secret_name(model, a.variable)
-            and judged_as_secret(a)
+            and judged(model, a)
             and is_real_secret(a),
         ):
             by_file.setdefault(a.location.path, []).append(a)

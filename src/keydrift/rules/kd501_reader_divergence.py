@@ -10,7 +10,7 @@ from keydrift.rules._common import (
     env_label,
     fp_labels,
     is_secret_name,
-    judged_as_secret,
+    judged,
     literal_location,
     provenance,
 )
@@ -46,7 +46,7 @@ class ReaderDivergence(Rule):
             if not a.readers or a.template or not is_secret_name(model, a.variable):
                 continue
             base = a.value if a.value is not None else a.raw
-            if base is None or not judged_as_secret(a):
+            if base is None or not judged(model, a):
                 continue
             readers = [r for r in a.readers if _in_use(model, a, r.reader)]
             differ = [r for r in readers if not r.value.equals(base)]
