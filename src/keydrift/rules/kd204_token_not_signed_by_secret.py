@@ -7,7 +7,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import jwt
 
 from keydrift.model.types import Assignment, Location, Model
 from keydrift.rules._common import (
@@ -43,9 +42,14 @@ class TokenNotSignedBySecret(Rule):
     default_severity = Severity.ERROR
 
     def check(self, model: Model) -> Iterator[Finding]:
+        tokens = list(unique_values(model, _looks_like_jwt))
+        if not tokens:
+            return
+        import jwt  # PyJWT loads only when the configuration holds a token
+
         keys = _signing_keys(model)
         unit_of = {s.name: s.unit for s in model.services}
-        for a, envs in unique_values(model, _looks_like_jwt):
+        for a, envs in tokens:
             assert a.value is not None
             token = a.value.reveal_text().strip()
             try:
@@ -148,6 +152,8 @@ def _signing_keys(model: Model) -> list[_Key]:
 
 
 def _verifies(token: str, key: SecretValue, alg: str) -> bool:
+    import jwt
+
     try:
         jwt.decode(token, key.reveal(), algorithms=[alg],
                    options={"verify_exp": False, "verify_nbf": False, "verify_iat": False,
@@ -160,6 +166,8 @@ def _verifies(token: str, key: SecretValue, alg: str) -> bool:
 
 
 def _exp(token: str) -> float | None:
+    import jwt
+
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:
