@@ -7,7 +7,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-
 from keydrift.model.types import Assignment, Location, Model
 from keydrift.rules._common import (
     consumers,
