@@ -171,3 +171,30 @@ def test_one_value_under_several_environment_guesses_is_one_finding(tmp_path: Pa
     assert model.environments == ["production", "staging"]
     placeholder = [f for f in findings(root) if f.rule == "KD301"]
     assert len(placeholder) == 1
+
+
+def test_superset_websocket_json_secret_must_equal_the_async_queries_secret(tmp_path: Path) -> None:
+    files = {
+        "docker-compose.yml": (
+            "x-superset: &superset\n  image: apache/superset:4.1.1\n  environment:\n"
+            f"    SUPERSET_SECRET_KEY: {secrets.token_urlsafe(42)}\n"
+            "    GLOBAL_ASYNC_QUERIES_JWT_SECRET: ${GAQ_SECRET}\nservices:\n"
+            "  superset:\n    <<: *superset\n"
+            "  superset-worker:\n    <<: *superset\n    command: celery worker\n"
+            "  superset-websocket:\n    build: ./superset-websocket\n    image: superset-websocket\n"
+            "    volumes: ['./superset-websocket:/home/superset-websocket']\n"
+            "  db:\n    image: postgres:16\n"),
+        ".env": f"GAQ_SECRET={STRONG}\n",
+        "superset-websocket/config.json": (
+            '{\n  "port": 8080,\n  "jwtAlgorithms": ["HS256"],\n'
+            f'  "jwtSecret": "{secrets.token_urlsafe(42)}",\n  "jwtCookieName": "async-token"\n}}\n'),
+    }
+    root = tree(tmp_path / "drift", files, tracked=False)
+    f = only(findings(root), "KD201")
+    assert set(f.services) == {"superset", "superset-worker", "superset-websocket"}
+    assert "jwtSecret" in " ".join(str(s) for s in f.steps) or "jwtSecret" in f.message
+    # The same value in both places: nothing to report, and db never counts as a Superset service.
+    files["superset-websocket/config.json"] = ('{"jwtSecret": "' + STRONG + '"}\n')
+    agree = findings(tree(tmp_path / "agree", files, tracked=False))
+    assert "KD201" not in rules(agree)
+    assert all("db" not in f.services for f in agree)

@@ -25,7 +25,7 @@ from keydrift.check.discovery import (
     explicit_error,
 )
 from keydrift.check.git import GitStatus, git_status
-from keydrift.check.link import assign_units, link_code
+from keydrift.check.link import assign_units, link_code, link_config_files
 from keydrift.check.stacks import ComposeStacks
 from keydrift.errors import InputError, UsageError
 from keydrift.model.config import Config, load_config
@@ -227,6 +227,7 @@ def _build(
             if b.source == "compose" and b.location.path in readers_in_use:
                 readers_in_use[b.location.path].add("compose-env_file")
     link_code(services, code, [i for result in results for i in result.images])
+    link_config_files(services, assignments)
 
     preset_by_service = _attach(services, presets, config)
     seen_ids = {id(a) for a in assignments}

@@ -15,11 +15,21 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterable
+from dataclasses import replace
 
-from keydrift.model.types import CodeRead, Location, Service, Unit, UnitKind
+from keydrift.model.types import (
+    Assignment,
+    CodeRead,
+    Location,
+    Origin,
+    OriginKind,
+    Service,
+    Unit,
+    UnitKind,
+)
 from keydrift.sources.interface import ImageInfo
 
-__all__ = ["assign_units", "link_code"]
+__all__ = ["assign_units", "link_code", "link_config_files"]
 
 
 def assign_units(services: list[Service], declared: Iterable[Unit]) -> dict[str, Unit]:
@@ -55,6 +65,41 @@ def _manifest_root(directory: str, blockers: set[str]) -> str:
 
 def _within(path: str, directory: str) -> bool:
     return directory in ("", path) or path.startswith(directory + "/")
+
+
+def link_config_files(services: list[Service], assignments: list[Assignment]) -> None:
+    """Give JSON configuration values to the services that run with the file: those that build
+    or bind-mount the directory holding it. A ``config.example.json`` stands for the
+    ``config.json`` the docs tell users to copy from it, when that file is absent."""
+    by_dir: dict[str, list[Assignment]] = {}
+    real = {a.location.path for a in assignments if a.source == "json-config" and not a.template}
+    for a in assignments:
+        if a.source != "json-config" or a.service is not None:
+            continue
+        directory, name = posixpath.split(a.location.path)
+        copy = posixpath.join(directory, _copy_name(name))
+        if a.template and copy in real:
+            continue  # the real file is there; the example documents it
+        by_dir.setdefault(directory, []).append(a)
+    if not by_dir:
+        return
+    for service in services:
+        roots = [m.source for m in service.mounts if m.persistent and m.source]
+        if service.build_context is not None:
+            roots.append(service.build_context)
+        for root in roots:
+            for a in by_dir.get(root.rstrip("/") if root not in (".", "") else "", []):
+                if a.variable not in service.env:
+                    service.env[a.variable] = replace(
+                        a, service=service.name, environment=service.environment,
+                        origins=(Origin(OriginKind.WRITTEN, str(a.location), a.location),),
+                    )
+
+
+def _copy_name(name: str) -> str:
+    for marker in (".example", ".sample", ".template", ".dist"):
+        name = name.replace(marker, "")
+    return name
 
 
 def link_code(services: list[Service], code: list[CodeRead], images: list[ImageInfo]) -> None:

@@ -5,6 +5,16 @@ from __future__ import annotations
 from keydrift.presets.interface import Preset
 from keydrift.spec import SecretKind, SecretSpec
 
+# superset/config.py: GLOBAL_ASYNC_QUERIES_JWT_SECRET signs the async-query tokens that the
+# separate websocket server (superset-websocket, Node) verifies with the jwtSecret of its
+# config.json (superset-websocket/config.example.json; docs: "Async Queries via Celery").
+ASYNC_QUERIES_SPEC = SecretSpec(
+    name="superset-async-queries",
+    variables=("GLOBAL_ASYNC_QUERIES_JWT_SECRET", "jwtSecret", "JWT_SECRET"),
+    previous_variables=(),
+    kind=SecretKind.SIGNING_KEY,
+)
+
 
 class Superset(Preset):
     id = "superset"
@@ -25,6 +35,7 @@ class Superset(Preset):
     must_share = True
     generates_when_unset = False
     unset_uses_public_default = True
+    extra_specs = (ASYNC_QUERIES_SPEC,)
     # Published in superset/config.py and older docs; also in keydrift's known-weak list.
     public_defaults = (
         "CHANGE_ME_TO_A_COMPLEX_RANDOM_SECRET",
