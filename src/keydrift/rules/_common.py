@@ -247,6 +247,11 @@ def unique_values(
     and a value seen under several environment guesses is one cause: one finding each.
     """
     for group in _value_groups(model):
+        if len(group) == 1:  # most values are written once and reach one place
+            only_one = group[0]
+            if keep(only_one):
+                yield only_one, ((only_one.environment,) if only_one.environment else ())
+            continue
         items = [a for a in group if keep(a)]
         if not items:
             continue
