@@ -9,16 +9,15 @@ from pathlib import Path
 from keydrift.check import run_check
 from keydrift.model.findings import Finding
 
+from ..sources.util import write_tree
+
 GIT = ["git", "-c", "user.email=kd@example.invalid", "-c", "user.name=t", "-c",
        "commit.gpgsign=false", "-c", "init.defaultBranch=main", "-c", "core.hooksPath=/dev/null"]
 
 
 def tree(root: Path, files: dict[str, str], *, tracked: bool = True) -> Path:
     """Write ``files`` under ``root``; commit them to a fresh git repository when ``tracked``."""
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8")
+    write_tree(root, dict(files))
     if tracked:
         subprocess.run([*GIT, "init", "-q", str(root)], check=True)
         subprocess.run([*GIT, "-C", str(root), "add", "-A"], check=True)

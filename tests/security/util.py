@@ -11,18 +11,11 @@ import pytest
 
 from keydrift.cli.main import main
 
+from ..sources.util import write_tree
+
+__all__ = ["ROOT", "cli", "keydrift", "write_tree"]
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
-    return root
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
