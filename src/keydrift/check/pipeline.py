@@ -7,6 +7,8 @@ from typing import TextIO
 
 from keydrift.check.baseline import apply_baseline, load_baseline
 from keydrift.check.build import build_model
+from keydrift.check.grid import build_grid
+from keydrift.check.suppress import UNUSED_SUPPRESSION, apply_suppressions, find_directives
 from keydrift.errors import UsageError
 from keydrift.model.config import Config, load_config
 from keydrift.model.result import CheckResult
@@ -23,6 +25,7 @@ def run_check(
     environments: Sequence[str] | None = None,
     baseline: str | frozenset[str] | None = None,
     stdin: TextIO | None = None,
+    inline_ignore: bool = True,
 ) -> CheckResult:
     """Check ``paths`` (files, directories, or ``-`` for ``stdin``) and return the findings.
 
@@ -31,7 +34,10 @@ def run_check(
     to one of them (a finding for any environment always applies); naming an environment the
     tree does not have is a :class:`~keydrift.errors.UsageError`, since checking nothing must
     not pass CI. ``baseline`` is a baseline file or a set of accepted finding ids; accepted
-    findings are counted in ``CheckResult.baselined`` and left out.
+    findings are counted in ``CheckResult.baselined`` and left out. ``inline_ignore`` honours
+    ``# keydrift: ignore[KD401]`` comments (findings they silence go to
+    ``CheckResult.suppressed``; comments silencing nothing become KD901 notes); ``False`` shows
+    every finding, for audits.
     """
     targets = list(paths) or ["."]
     if targets.count("-") > 1:
@@ -44,8 +50,15 @@ def run_check(
     model = build_model(targets, config=config, environment=only, stdin=stdin)
 
     findings = run_rules(model)
+    suppressed = []
+    if inline_ignore:
+        # A check narrowed to some environments cannot tell a stale comment from one about
+        # another environment: unused comments are reported only by a whole check.
+        directives = find_directives(model.root, model.files)
+        findings, suppressed = apply_suppressions(findings, directives, report_unused=not wanted)
     if wanted:
         findings = [f for f in findings if any(f.applies_to(e) for e in wanted)]
+        suppressed = [s for s in suppressed if any(s.finding.applies_to(e) for e in wanted)]
 
     baselined = 0
     if baseline is not None:
@@ -55,9 +68,11 @@ def run_check(
     return CheckResult(
         root=model.root,
         findings=findings,
-        rules=[rule.info for rule in all_rules()],
+        rules=[*(rule.info for rule in all_rules()), UNUSED_SUPPRESSION],
         skipped=list(model.skipped),
         files_checked=len(model.files),
         environments=list(model.environments),
         baselined=baselined,
+        groups=build_grid(model, findings),
+        suppressed=suppressed,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from keydrift.model.config import Config, load_config
 from keydrift.model.findings import Finding, RuleInfo, Severity
 from keydrift.model.names import NameClassifier
-from keydrift.model.result import CheckResult
+from keydrift.model.result import CheckResult, GridCell, Marker, SecretGroup, Suppressed
 from keydrift.model.types import (
     Assignment,
     Effective,
@@ -29,14 +29,18 @@ __all__ = [
     "Config",
     "Effective",
     "Finding",
+    "GridCell",
     "Location",
+    "Marker",
     "Model",
     "NameClassifier",
     "ReaderView",
     "RuleInfo",
     "Service",
     "Severity",
+    "SecretGroup",
     "Skipped",
     "Step",
+    "Suppressed",
     "load_config",
 ]

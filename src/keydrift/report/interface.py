@@ -1,7 +1,7 @@
 """The format registry: each format module renders a :class:`~keydrift.model.result.CheckResult`.
 
 Reports never compute: everything they show is in the result, already decided by the model and
-the rules. Each format module (``text``, ``json``, ``sarif``) exposes ``render(result, *,
+the rules. Each format module (``text``, ``json``, ``sarif``, ``html``) exposes ``render(result, *,
 color=False) -> str`` and imports only the contract (:mod:`keydrift.model`).
 """
 
@@ -13,7 +13,7 @@ from keydrift.model.result import CheckResult
 
 __all__ = ["FORMATS", "CheckResult", "render"]
 
-FORMATS = ("text", "json", "sarif")
+FORMATS = ("text", "json", "sarif", "html")
 
 
 def render(result: CheckResult, fmt: str, *, color: bool = False) -> str:
