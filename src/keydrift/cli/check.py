@@ -46,6 +46,11 @@ FAIL_ON = ("error", "warning", "note", "never")
               help="Write the report to FILE instead of stdout (- for stdout). A regular file is "
               "replaced atomically; a FIFO, /dev/null or /dev/stdout is written through; links "
               "and other special files are refused (exit 2).")
+@click.option("--matrix", is_flag=True,
+              help="Also print the drift grid (which service has which key, per environment) "
+                   "to stderr.")
+@click.option("--no-inline-ignore", "no_inline_ignore", is_flag=True,
+              help="Report findings silenced by `# keydrift: ignore` comments too (audits).")
 @click.option("--color/--no-color", default=None,
               help="Colour the text report (default: only on a terminal, unless NO_COLOR).")
 def command(
@@ -59,6 +64,8 @@ def command(
     config_path: str | None,
     output: str | None,
     color: bool | None,
+    matrix: bool,
+    no_inline_ignore: bool,
 ) -> int:
     from keydrift._format import printable
     from keydrift.check import run_check
@@ -74,6 +81,7 @@ def command(
         environments=environments,
         baseline=None if write_baseline is not None else baseline,
         stdin=stdin,
+        inline_ignore=not no_inline_ignore,
     )
     if write_baseline == "-":
         text, count = baseline_text(result.findings)
@@ -97,6 +105,10 @@ def command(
     else:
         assert output is not None
         write_atomic(output, text)
+    if matrix:
+        from keydrift.report.matrix import render_matrix
+
+        click.echo(render_matrix(result), err=True, nl=False)
     click.echo(result.summary_line(), err=True)
 
     if fail_on == "never":

@@ -48,6 +48,11 @@ def document(result: CheckResult) -> dict[str, Any]:
         "root": result.root,
         "environments": list(result.environments),
         "findings": [_finding(result, f) for f in result.findings],
+        "suppressed": [
+            {**_finding(result, s.finding),
+             "suppressed_by": {"path": s.comment.path, "line": s.comment.line}}
+            for s in result.suppressed
+        ],
         "skipped": [
             {"path": s.location.path, "line": s.location.line, "reason": s.reason}
             for s in result.skipped
@@ -60,6 +65,7 @@ def document(result: CheckResult) -> dict[str, Any]:
             "note": result.count(Severity.NOTE),
             "skipped": len(result.skipped),
             "baselined": result.baselined,
+            "suppressed": len(result.suppressed),
             "by_rule": result.by_rule(),
         },
     }
