@@ -62,9 +62,10 @@ class _Judge:
 
 
 def _steps(service: Service, a: Assignment) -> tuple[Step, ...]:
-    head = Step(a.location, f"{service.name} gets {a.variable} ({a.source})")
-    rest = tuple(s for s in a.chain if s.location != a.location or s.note)
-    return (head, *rest)
+    """The assignment's chain (outermost first, ending at the literal), else where it is."""
+    if a.chain:
+        return a.chain
+    return (Step(a.location, f"{service.name} gets {a.variable} ({a.source})"),)
 
 
 class _Letters:
