@@ -324,3 +324,34 @@ def test_canary_never_in_logs_at_any_level_or_exceptions(
             texts += [_all_text(seen), repr(seen.args), repr(vars(seen))]
             seen = seen.__context__ or seen.__cause__
     _assert_clean(canary, *texts)
+
+
+def test_check_reports_in_every_format_hide_value(canary: str, tmp_path: Path) -> None:
+    """Every report format (html included), the --matrix grid and the suppressed list."""
+    root = tmp_path / "repo"
+    (root / "deploy").mkdir(parents=True)
+    (root / "docker-compose.yml").write_text(
+        "services:\n"
+        "  api:\n    image: acme/api\n    env_file: staging.env\n"
+        f"  auth:\n    image: acme/auth\n    environment:\n      JWT_SECRET_STAGING: x{canary}\n"
+        f"  web:\n    image: acme/web\n    environment:\n"
+        f"      JWT_SECRET_STAGING: your-{canary}  # keydrift: ignore[KD301]\n"
+    )
+    (root / "staging.env").write_text(f"JWT_SECRET_STAGING={canary}\n")
+    (root / "deploy" / "run.sh").write_text(
+        f"#!/bin/sh\n# keydrift: ignore[KD401]\nexport JWT_SECRET=short{canary[:3]}\nexec app\n")
+    assert set(FORMATS) >= {"text", "json", "sarif", "html"}
+    outputs = []
+    for fmt in FORMATS:
+        for extra in ([], ["--no-inline-ignore"]):
+            proc = subprocess.run(
+                [sys.executable, "-m", "keydrift", "check", str(root), "--format", fmt,
+                 "--matrix", *extra], capture_output=True, text=True, timeout=120)
+            assert proc.returncode == 1, proc.stderr
+            outputs.append(proc.stdout + proc.stderr)
+    html = outputs[2 * list(FORMATS).index("html")]
+    assert "<table class=\"grid\"" in html and "JWT_SECRET_STAGING" in html
+    for out in outputs:
+        assert canary not in out
+        assert canary[9:25] not in out
+        assert f"short{canary[:3]}" not in out

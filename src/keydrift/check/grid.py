@@ -3,7 +3,8 @@
 Built once per check from the model (one group per deployment unit x secret spec, plus one per
 origin that several services receive under names no spec covers), so reports only lay it out.
 A cell carries a short fingerprint, a marker and a key letter per distinct value (the same
-letter for the same value everywhere in the report), never a value; weak values get no fingerprint (it would let anyone recover them).
+letter for the same value everywhere in the report), never a value; weak values get no
+fingerprint (it would let anyone recover them).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 
 from keydrift.model.findings import Finding
 from keydrift.model.result import GridCell, Marker, SecretGroup
-from keydrift.model.types import Assignment, Effective, FallbackKind, Model, Service, Step
+from keydrift.model.types import Assignment, Effective, Model, Service, Step
 from keydrift.rules._common import (
     fp_or_weak,
     is_missing,
@@ -90,8 +91,8 @@ def _spec_cell(
 ) -> tuple[Marker, str | None, str | None, tuple[Step, ...]]:
     service, a = e.service, e.assignment
     if is_missing(e) or a is None:
-        codes = [c for c in service.code if c.fallback is FallbackKind.RANDOM
-                 and (c.variable is None or e.spec.matches_variable(c.variable))]
+        codes = [c for c in service.code
+                 if c.variable is None or e.spec.matches_variable(c.variable)]
         if generates or codes:
             steps = tuple(Step(c.location, f"generates a key per process ({c.expression})")
                           for c in codes)
@@ -174,28 +175,30 @@ def _origin_groups(
             continue
         if all(spec_for_variable(model, v) is not None for v in variables):
             continue
-        key = (og.unit, f"{og.origin.kind}:{og.origin.name}")
-        labels[key] = og.origin.describe()
-        merged.setdefault(key, []).extend((og.environment, s, a) for s, a in og.members)
+        where = (og.unit, f"{og.origin.kind}:{og.origin.name}")
+        labels[where] = og.origin.describe()
+        merged.setdefault(where, []).extend((og.environment, s, a) for s, a in og.members)
     groups = []
     for (unit, name), members in sorted(merged.items()):
         cells: dict[tuple[str | None, str], GridCell] = {}
-        variables: set[str | None] = {a.variable for _, _, a in members}
+        names: set[str | None] = {a.variable for _, _, a in members}
         for env, service, a in sorted(members, key=lambda m: ((m[0] or ""), m[1].name)):
-            where = (env, service.name)
-            if where in cells:
+            at = (env, service.name)
+            if at in cells:
                 continue
+            key: str | None = None
+            label: str | None = None
             if a.value is None:
-                marker, key, label = Marker.UNRESOLVED, None, None
+                marker = Marker.UNRESOLVED
             elif len(a.value) == 0:
-                marker, key, label = Marker.MISSING, None, None
+                marker = Marker.MISSING
             else:
                 marker, label = judge(a.value)
                 key = letters(a.value)
-            cells[where] = GridCell(
+            cells[at] = GridCell(
                 service=service.name, environment=env, marker=marker, key=key, label=label,
                 variable=a.variable, steps=_steps(service, a),
-                findings=index.ids(unit, service.name, env, variables),
+                findings=index.ids(unit, service.name, env, names),
             )
         groups.append(SecretGroup(
             unit=unit, label=labels[(unit, name)], kind="origin",

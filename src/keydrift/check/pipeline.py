@@ -11,7 +11,7 @@ from keydrift.check.grid import build_grid
 from keydrift.check.suppress import UNUSED_SUPPRESSION, apply_suppressions, find_directives
 from keydrift.errors import UsageError
 from keydrift.model.config import Config, load_config
-from keydrift.model.result import CheckResult
+from keydrift.model.result import CheckResult, Suppressed
 from keydrift.rules.interface import all_rules, run_rules
 from keydrift.spec import SecretSpec, normalize_environment
 
@@ -50,7 +50,7 @@ def run_check(
     model = build_model(targets, config=config, environment=only, stdin=stdin)
 
     findings = run_rules(model)
-    suppressed = []
+    suppressed: list[Suppressed] = []
     if inline_ignore:
         # A check narrowed to some environments cannot tell a stale comment from one about
         # another environment: unused comments are reported only by a whole check.

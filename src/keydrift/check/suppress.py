@@ -133,12 +133,12 @@ def apply_suppressions(
     kept: list[Finding] = []
     suppressed: list[Suppressed] = []
     for f in findings:
-        d = _match(f, by_line)
-        if d is None:
+        match = _match(f, by_line)
+        if match is None:
             kept.append(f)
         else:
-            d.used.add(f.rule)
-            suppressed.append(Suppressed(f, d.location))
+            match.used.add(f.rule)
+            suppressed.append(Suppressed(f, match.location))
     if report_unused:
         kept.extend(_unused(d) for d in directives if _stale(d))
     return kept, suppressed
