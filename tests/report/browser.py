@@ -61,15 +61,16 @@ def chromium(width: int = 1280, height: int = 900) -> Iterator[Any]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def screenshot(report: Path, out: Path, *, width: int = 1200, click_last_cell: bool = True) -> None:
+def screenshot(report: Path, out: Path, *, width: int = 1400, click_last_cell: bool = True) -> None:
     """A full-page PNG of ``report`` with the last grid cell's details open."""
     with chromium(width, 900) as driver:
         driver.get(report.resolve().as_uri())
         cells = driver.find_elements("css selector", "td.cell")
         if click_last_cell and cells:
             cells[-1].click()
-        height = driver.execute_script("return document.documentElement.scrollHeight")
-        driver.set_window_size(width, min(int(height) + 40, 4000))
+        height = int(driver.execute_script("return document.documentElement.scrollHeight"))
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": width, "height": min(height, 4000), "deviceScaleFactor": 1, "mobile": False})
         out.parent.mkdir(parents=True, exist_ok=True)
         driver.save_screenshot(str(out))
 
