@@ -158,3 +158,19 @@ def test_environment_narrowed_check_reports_no_stale_comments(tmp_path: Path) ->
     assert any(f.rule == "KD901" for f in whole.findings)
     narrowed = run_check([str(root)], environments=["staging"])
     assert not any(f.rule == "KD901" for f in narrowed.findings)
+
+
+def test_sarif_marks_suppressed_results_in_source_and_stays_valid(tmp_path: Path,
+                                                                  capsys: object) -> None:
+    sarif_schema = json.loads(
+        (ROOT / "tests" / "assets" / "sarif" / "sarif-schema-2.1.0.json").read_text())
+    root = tree(tmp_path / "r", _files(comments=True))
+    assert main(["check", str(root), "--format", "sarif"]) == 0
+    doc = json.loads(capsys.readouterr().out)  # type: ignore[attr-defined]
+    jsonschema.Draft4Validator(sarif_schema).validate(doc)
+    results = doc["runs"][0]["results"]
+    assert len(results) == 5
+    for r in results:
+        [s] = r["suppressions"]
+        assert s["kind"] == "inSource"
+        assert s["location"]["physicalLocation"]["region"]["startLine"] >= 1

@@ -103,7 +103,13 @@ def document(result: CheckResult) -> dict[str, Any]:
                         ],
                     }
                 ],
-                "results": [_result(result, index, f) for f in result.findings],
+                "results": [_result(result, index, f) for f in result.findings] + [
+                    # SARIF's own way to carry a silenced result: kept, marked in-source.
+                    {**_result(result, index, s.finding), "suppressions": [
+                        {"kind": "inSource", "status": "accepted",
+                         "location": _artifact(s.comment)}]}
+                    for s in result.suppressed
+                ],
                 "columnKind": "unicodeCodePoints",
             }
         ],
