@@ -174,3 +174,15 @@ def test_sarif_marks_suppressed_results_in_source_and_stays_valid(tmp_path: Path
         [s] = r["suppressions"]
         assert s["kind"] == "inSource"
         assert s["location"]["physicalLocation"]["region"]["startLine"] >= 1
+
+
+def test_python_strings_that_look_like_comments_are_not_directives(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text(
+        'TEXT = "x  # keydrift: ignore[KD401]"\n'
+        '"""\n# keydrift: ignore\n"""\n'
+        "x = 1  # keydrift: ignore[KD302]\n")
+    (tmp_path / "b.sh").write_text('echo "x  # keydrift: ignore[KD401]"\n')
+    got = find_directives(str(tmp_path), ["a.py", "b.sh"])
+    # Python: the tokenizer's comments only; shell has no tokenizer here, so the `#` rule decides.
+    assert [(str(d.location), sorted(d.rules)) for d in got] == [
+        ("a.py:5", ["KD302"]), ("b.sh:1", ["KD401"])]

@@ -12,9 +12,11 @@ check read, and this pass needs only the comment lines, never a value.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import stat
+import tokenize
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -92,7 +94,7 @@ def find_directives(root: str, files: Iterable[str]) -> list[Directive]:
         if data is None or b"keydrift" not in data.lower():
             continue
         text = data.decode("utf-8", "replace")
-        for number, line in enumerate(text.splitlines(), start=1):
+        for number, line in _comment_lines(rel, text):
             if "keydrift" not in line.lower():
                 continue
             match = _DIRECTIVE.search(line)
@@ -108,6 +110,19 @@ def find_directives(root: str, files: Iterable[str]) -> list[Directive]:
             if len(out) >= _MAX_DIRECTIVES:
                 break
     return out
+
+
+def _comment_lines(rel: str, text: str) -> Iterable[tuple[int, str]]:
+    """(line number, text) of the lines that may hold a comment. For Python, only its real
+    comments (the tokenizer's, so a ``"# keydrift: ignore"`` inside a string is not one); for
+    the other file kinds every line, the ``#`` rule of :data:`_DIRECTIVE` deciding."""
+    if rel.endswith(".py"):
+        try:
+            tokens = tokenize.generate_tokens(io.StringIO(text).readline)
+            return [(tok.start[0], tok.string) for tok in tokens if tok.type == tokenize.COMMENT]
+        except (tokenize.TokenError, SyntaxError):
+            pass  # not valid Python: read it like the other kinds
+    return enumerate(text.splitlines(), start=1)
 
 
 def _match(f: Finding, by_line: dict[tuple[str, int], list[Directive]]) -> Directive | None:
