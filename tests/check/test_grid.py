@@ -48,6 +48,7 @@ def test_replicas_incident_is_generated_per_process() -> None:
     [(env, [cell])] = g.rows()
     assert env is None and cell is not None
     assert cell.marker is Marker.GENERATED and cell.key is None and cell.label is None
+    assert cell.processes == 3
     assert [result.findings[0].finding_id] == list(cell.findings)
     assert result.findings[0].rule == "KD102"
 

@@ -154,7 +154,7 @@ def test_replicas_incident_marks_generated_keys(browser: Any, tmp_path: Path) ->
     browser.get(report.as_uri())
     [cell] = _css(browser, "td.cell")
     assert cell.get_attribute("data-marker") == "generated"
-    assert "generated per process" in cell.text
+    assert "generated per process" in cell.text and "3 processes" in cell.text
     assert "has-findings" in (cell.get_attribute("class") or "")
     cell.click()
     panel = browser.find_element("id", "panel")

@@ -156,6 +156,7 @@ def _spec_groups(
                 service=e.service.name, environment=e.environment, marker=marker, key=key,
                 label=label, variable=e.variable, steps=steps,
                 findings=index.ids(unit, e.service.name, e.environment, variables),
+                processes=e.service.processes,
             )
         groups.append(SecretGroup(unit=unit, label=spec_name, kind="spec", environments=envs,
                                   services=services, cells=tuple(cells.values())))
@@ -199,6 +200,7 @@ def _origin_groups(
                 service=service.name, environment=env, marker=marker, key=key, label=label,
                 variable=a.variable, steps=_steps(service, a),
                 findings=index.ids(unit, service.name, env, names),
+                processes=service.processes,
             )
         groups.append(SecretGroup(
             unit=unit, label=labels[(unit, name)], kind="origin",

@@ -47,6 +47,9 @@ class GridCell:
     """Provenance (outermost first): where the service gets the value, down to the literal."""
     findings: tuple[str, ...] = ()
     """Ids of the findings about this cell."""
+    processes: int = 1
+    """How many processes run this service (replicas x workers): each generates its own key
+    when the marker is ``generated``."""
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,8 @@ def _cell(c: GridCell | None) -> str:
     if c is None:
         return "-"
     parts = [c.key or "", c.label or "", _MARK[c.marker]]
+    if c.processes > 1:
+        parts.append(f"x{c.processes}")
     if c.findings:
         parts.append("!")
     return " ".join(p for p in parts if p) or "?"
@@ -60,7 +62,8 @@ def render_matrix(result: CheckResult) -> str:
     """The grid of every secret group, or one line saying there is none."""
     if not result.groups:
         return "keydrift check: no secret the checked files give to a service\n"
-    lines = ["Which service has which key (letter = distinct value, ! = has findings):"]
+    lines = ["Which service has which key (letter = distinct value, xN = processes, "
+             "! = has findings):"]
     for g in result.groups:
         lines.append("")
         lines.extend(_group(g))
