@@ -93,12 +93,14 @@ def _spec_cell(
     if is_missing(e) or a is None:
         codes = [c for c in service.code
                  if c.variable is None or e.spec.matches_variable(c.variable)]
+        names = e.spec.variables_for(e.environment) or e.spec.variables
+        wanted = names[0] if names else e.spec.name
         if generates or codes:
             steps = tuple(Step(c.location, f"generates a key per process ({c.expression})")
                           for c in codes)
-            note = f"{service.name}: no {e.spec.name} secret set; each process generates its own"
+            note = f"{service.name}: {wanted} not set; each process generates its own key"
             return Marker.GENERATED, None, None, (Step(service.location, note), *steps)
-        note = f"{service.name}: no {e.spec.name} secret set"
+        note = f"{service.name}: {wanted} not set (or empty)"
         return Marker.MISSING, None, None, (Step(service.location, note),)
     if a.value is None:
         return Marker.UNRESOLVED, None, None, _steps(service, a)
