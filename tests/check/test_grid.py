@@ -102,3 +102,18 @@ def test_origin_group_for_names_no_spec_covers(tmp_path: Path) -> None:
     origin = [g for g in result.groups if g.kind == "origin"]
     assert [g.label for g in origin] == ["${SHARED_KEY}"]
     assert {c.service: c.key for c in origin[0].cells} == {"db": "A", "rest": "A"}
+
+
+def test_findings_about_other_variables_stay_off_the_cell(tmp_path: Path) -> None:
+    strong = secrets.token_urlsafe(40)
+    compose = ("services:\n  api:\n    image: acme/api\n    environment:\n"
+               f"      JWT_SECRET: {strong}\n"
+               f"      DATABASE_PASSWORD: {secrets.token_urlsafe(40)}\n"
+               "      SESSION_SECRET: your-session-secret-here\n")
+    root = tree(tmp_path / "r", {"docker-compose.yml": compose})  # tracked: KD401 for both
+    result = run_check([str(root)])
+    by_id = {f.finding_id: f for f in result.findings}
+    assert {f.variable for f in result.findings} >= {"JWT_SECRET", "DATABASE_PASSWORD",
+                                                     "SESSION_SECRET"}
+    [cell] = [c for g in result.groups if g.label == "jwt" for c in g.cells]
+    assert [by_id[i].variable for i in cell.findings] == ["JWT_SECRET"]

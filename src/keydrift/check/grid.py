@@ -9,7 +9,7 @@ fingerprint (it would let anyone recover them).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from keydrift.model.findings import Finding
@@ -24,6 +24,7 @@ from keydrift.rules._common import (
     spec_for_variable,
 )
 from keydrift.secret import SecretValue
+from keydrift.spec import SecretSpec
 from keydrift.strength import check_strength
 
 __all__ = ["build_grid"]
@@ -118,8 +119,7 @@ class _FindingIndex:
                 self.by_service.setdefault(name, []).append(f)
 
     def ids(self, unit: str, service: str, environment: str | None,
-            about: Iterable[str | None]) -> tuple[str, ...]:
-        wanted = set(about)
+            about: Callable[[str], bool]) -> tuple[str, ...]:
         out = []
         for f in self.by_service.get(service, ()):
             if f.unit not in (None, unit):
@@ -128,7 +128,7 @@ class _FindingIndex:
                 continue
             if environment is not None and not f.applies_to(environment):
                 continue
-            if f.variable is not None and None not in wanted and f.variable not in wanted:
+            if f.variable is not None and not about(f.variable):
                 continue
             out.append(f.finding_id)
         return tuple(dict.fromkeys(out))
@@ -148,7 +148,12 @@ def _spec_groups(
         envs = _ordered_envs(e.environment for e in effs)
         services = tuple(sorted({e.service.name for e in effs}))
         cells: dict[tuple[str | None, str], GridCell] = {}
-        variables = {v for e in effs for v in (e.variable, *spec.variables) if v} | {None}
+        # Findings about this secret: its spec's variables (KD201 names the spec itself).
+        named = {v for e in effs for v in (e.variable, *spec.variables) if v} | {spec.name}
+
+        def about(variable: str, named: set[str] = named, spec: SecretSpec = spec) -> bool:
+            return variable in named or spec.matches_variable(variable)
+
         for e in sorted(effs, key=lambda e: ((e.environment or ""), e.service.name)):
             where = (e.environment, e.service.name)
             if where in cells:
@@ -157,7 +162,7 @@ def _spec_groups(
             cells[where] = GridCell(
                 service=e.service.name, environment=e.environment, marker=marker, key=key,
                 label=label, variable=e.variable, steps=steps,
-                findings=index.ids(unit, e.service.name, e.environment, variables),
+                findings=index.ids(unit, e.service.name, e.environment, about),
                 processes=e.service.processes,
             )
         groups.append(SecretGroup(unit=unit, label=spec_name, kind="spec", environments=envs,
@@ -184,7 +189,7 @@ def _origin_groups(
     groups = []
     for (unit, name), members in sorted(merged.items()):
         cells: dict[tuple[str | None, str], GridCell] = {}
-        names: set[str | None] = {a.variable for _, _, a in members}
+        names = {a.variable for _, _, a in members}
         for env, service, a in sorted(members, key=lambda m: ((m[0] or ""), m[1].name)):
             at = (env, service.name)
             if at in cells:
@@ -201,7 +206,7 @@ def _origin_groups(
             cells[at] = GridCell(
                 service=service.name, environment=env, marker=marker, key=key, label=label,
                 variable=a.variable, steps=_steps(service, a),
-                findings=index.ids(unit, service.name, env, names),
+                findings=index.ids(unit, service.name, env, names.__contains__),
                 processes=service.processes,
             )
         groups.append(SecretGroup(
