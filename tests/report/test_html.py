@@ -50,3 +50,20 @@ def test_key_colours_differ_between_neighbouring_letters() -> None:
     colours = [key_colour(k) for k in ("A", "B", "C", "D", "Z", "AA")]
     assert len(set(colours)) == len(colours)
     assert all(re.fullmatch(r"hsl\(\d+, 70%, 82%\)", c) for c in colours)
+
+
+def test_json_carries_the_same_grid_and_validates() -> None:
+    import json
+
+    import jsonschema
+
+    schema = json.loads((EXAMPLES.parent / "docs" / "schema" / "check-output-v1.json").read_text())
+    result = run_check([str(EXAMPLES / "incident-staging-placeholder")])
+    doc = json.loads(render(result, "json"))
+    jsonschema.Draft202012Validator(schema).validate(doc)
+    cells = [(g["unit"].split(":")[0], c["service"], c["key"], c["marker"])
+             for g in doc["groups"] for c in g["cells"]]
+    assert cells == [("compose", "auth", "A", "ok"), ("compose", "backend", "A", "ok"),
+                     ("script", "backend", "B", "placeholder")]
+    ids = {f["id"] for f in doc["findings"]}
+    assert all(set(c["findings"]) <= ids for g in doc["groups"] for c in g["cells"])

@@ -11,7 +11,7 @@ from typing import Any
 
 from keydrift._version import __version__
 from keydrift.model.findings import Finding, Severity
-from keydrift.model.result import CheckResult
+from keydrift.model.result import CheckResult, SecretGroup
 
 SCHEMA_VERSION = 1
 
@@ -40,6 +40,31 @@ def _finding(result: CheckResult, f: Finding) -> dict[str, Any]:
     }
 
 
+def _group(g: SecretGroup) -> dict[str, Any]:
+    return {
+        "unit": g.unit,
+        "label": g.label,
+        "kind": g.kind,
+        "environments": list(g.environments),
+        "services": list(g.services),
+        "cells": [
+            {
+                "service": c.service,
+                "environment": c.environment,
+                "marker": c.marker.value,
+                "key": c.key,
+                "fingerprint": c.label,
+                "variable": c.variable,
+                "processes": c.processes,
+                "provenance": [{"path": s.location.path, "line": s.location.line, "note": s.note}
+                               for s in c.steps],
+                "findings": list(c.findings),
+            }
+            for c in g.cells
+        ],
+    }
+
+
 def document(result: CheckResult) -> dict[str, Any]:
     """The report as a JSON-ready dict."""
     return {
@@ -48,6 +73,7 @@ def document(result: CheckResult) -> dict[str, Any]:
         "root": result.root,
         "environments": list(result.environments),
         "findings": [_finding(result, f) for f in result.findings],
+        "groups": [_group(g) for g in result.groups],
         "suppressed": [
             {**_finding(result, s.finding),
              "suppressed_by": {"path": s.comment.path, "line": s.comment.line}}
