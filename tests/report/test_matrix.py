@@ -27,7 +27,7 @@ def test_matrix_on_stderr_with_letters_and_markers() -> None:
     row = next(line for line in lines if line.strip().startswith("staging") and "|" in line)
     assert [c.strip() for c in row.split("|")][1:] == ["A 5kxp5wE4AcL6 !", "A 5kxp5wE4AcL6 !"]
     script = lines[lines.index("jwt in script:deploy/deploy_staging.py") + 3]
-    assert script.split("|")[1].strip() == "B Q1bFdWVzhsh3 placeholder !"
+    assert script.split("|")[1].strip() == "B placeholder !"  # a placeholder is guessable: no fingerprint
     assert lines[-1].startswith("keydrift check: 3 errors [KD202, KD301, KD402]")
 
 
@@ -44,4 +44,4 @@ def test_matrix_escapes_control_characters() -> None:
     text = render_matrix(CheckResult(root="/r", findings=list[Finding](), rules=[],
                                      groups=[group]))
     assert "\x1b" not in text and "\x07" not in text
-    assert "a\\x1b[31mb" in text and "prod\\x0auction | missing" in text
+    assert "a\\x1b[31mb" in text and "prod\\nuction | missing" in text

@@ -7,6 +7,7 @@ weak value) and a marker. No colour: the letters carry the signal.
 
 from __future__ import annotations
 
+from keydrift._format import printable
 from keydrift.model.result import CheckResult, GridCell, Marker, SecretGroup
 
 _MARK = {
@@ -21,9 +22,9 @@ MAX_COLUMNS = 12  # services per printed grid; wider grids continue below
 
 
 def _clean(text: str) -> str:
-    """Names come from the repository: control characters (ANSI escapes, newlines) would let a
-    file rewrite the terminal, so they are shown as escapes."""
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+    """Names come from the repository: control characters (ANSI escapes, newlines, bidi
+    controls) would let a file rewrite the terminal, so they are shown as escapes."""
+    return printable(text)
 
 
 def _cell(c: GridCell | None) -> str:
