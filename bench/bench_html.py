@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -24,8 +27,29 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
-from bench_check import _bin, _time  # noqa: E402
 from check_corpus import generate  # noqa: E402
+
+
+def _bin(name: str) -> str:
+    local = os.path.join(os.path.dirname(sys.executable), name)
+    return local if os.path.exists(local) else (shutil.which(name) or name)
+
+
+def _time(cmd: list[str], runs: int) -> tuple[float, float]:
+    """Best wall-clock and best CPU (user+sys of the child) seconds over ``runs``."""
+    best = best_cpu = float("inf")
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+        best = min(best, time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        best_cpu = min(best_cpu, (after.ru_utime - before.ru_utime)
+                       + (after.ru_stime - before.ru_stime))
+        if proc.returncode not in (0, 1):
+            sys.stderr.write(proc.stderr.decode(errors="replace")[-2000:])
+            raise SystemExit(f"{cmd[0]} failed with exit code {proc.returncode}")
+    return best, best_cpu
 
 
 def _gitleaks_binary() -> str | None:
