@@ -109,19 +109,24 @@ def _scan(
 ) -> int | None:
     new = _HASHES[alg]
     block = new().block_size
-    ipad = b"\x36" * block
-    opad = b"\x5c" * block
+    # The pad bytes after a key of each length, and the message after the inner pad, built once
+    # per scan rather than sliced and concatenated per entry.
+    inner_tail = [b"\x36" * (block - n) + signing_input for n in range(block + 1)]
+    outer_tail = [b"\x5c" * (block - n) for n in range(block + 1)]
     t36, t5c = _TRANS_36, _TRANS_5C
     # A signature is public: comparing it with == leaks nothing worth a constant-time compare,
     # and this loop is the hot path (one iteration per list entry).
-    for index, key in enumerate(entries):
-        if not key:
-            continue  # blank lines of the list file; the empty key is tested on its own
-        if len(key) > block:
+    index = -1
+    for key in entries:
+        index += 1
+        size = len(key)
+        if size > block:
             key = new(key).digest()
-        pad = block - len(key)
-        inner = new(key.translate(t36) + ipad[:pad] + signing_input).digest()
-        if new(key.translate(t5c) + opad[:pad] + inner).digest() == signature:
+            size = len(key)
+        elif not size:
+            continue  # blank lines of the list file; the empty key is tested on its own
+        inner = new(key.translate(t36) + inner_tail[size]).digest()
+        if new(key.translate(t5c) + outer_tail[size] + inner).digest() == signature:
             return index
     return None
 
