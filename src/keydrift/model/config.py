@@ -7,8 +7,10 @@ file and the key, with advice; unknown keys are errors too, because a typo in ``
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -78,20 +80,53 @@ def load_config(root: str, explicit_path: str | None = None) -> Config:
         return _load_file(explicit_path, required=True)
     base = root if os.path.isdir(root) else os.path.dirname(root) or "."
     candidate = os.path.join(base, "keydrift.toml")
-    if os.path.isfile(candidate):
-        return _load_file(candidate, required=True)
+    if os.path.lexists(candidate):
+        return _load_file(candidate, required=True, in_tree=True)
     candidate = os.path.join(base, "pyproject.toml")
-    if os.path.isfile(candidate):
-        return _load_file(candidate, required=False)
+    if os.path.lexists(candidate):
+        return _load_file(candidate, required=False, in_tree=True)
     return Config.default()
 
 
-def _load_file(path: str, *, required: bool) -> Config:
+_MAX_CONFIG_BYTES = 4 * 1024 * 1024
+
+
+def _read_regular(path: str, *, follow: bool) -> bytes:
+    """A configuration file's bytes: a regular file only (opened non-blocking, so a FIFO never
+    hangs), and, for a file found in the checked tree, never through a symbolic link (the tree
+    is untrusted: a link could point anywhere on the machine)."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    if not follow:
+        flags |= os.O_NOFOLLOW
     try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ConfigError(
+                "the configuration file is a symbolic link, not followed", where=path,
+                advice="make it a regular file, or name the file with --config",
+            ) from None
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ConfigError("the configuration is not a regular file, not read", where=path,
+                              advice="make it a regular file, or name the file with --config")
+        data = os.read(fd, _MAX_CONFIG_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) > _MAX_CONFIG_BYTES:
+        raise ConfigError("the configuration file is larger than 4 MiB", where=path)
+    return data
+
+
+def _load_file(path: str, *, required: bool, in_tree: bool = False) -> Config:
+    try:
+        data = tomllib.loads(_read_regular(path, follow=not in_tree).decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"invalid TOML: {exc}", where=path, advice="fix the TOML syntax") from None
+    except UnicodeDecodeError:
+        raise ConfigError("the configuration is not UTF-8", where=path,
+                          advice="save it as UTF-8 TOML") from None
     except OSError as exc:
         raise ConfigError(
             f"cannot read config: {exc.strerror}", where=path, advice="check the file permissions"
