@@ -179,7 +179,7 @@ def _origin_groups(
         variables = og.variables
         # Spec groups already show what a spec names; an origin group adds the secrets shared
         # under other names (SUPABASE_JWT_SECRET and PGRST_JWT_SECRET from one ${JWT_SECRET}).
-        if not all(is_secret_name(model, v) for v in variables):
+        if len(variables) < 2 or not all(is_secret_name(model, v) for v in variables):
             continue
         if all(spec_for_variable(model, v) is not None for v in variables):
             continue

@@ -263,13 +263,19 @@ def unique_values(
 
 
 def _value_groups(model: Model) -> list[list[Assignment]]:
-    """Assignments with a value, grouped by (literal place, value), once per model."""
+    """Assignments with a value, grouped by (literal place, value), once per model. Within a
+    group, only one assignment per distinct set of facts a rule can filter on is kept, plus
+    every environment: 200 services reading one env-file line are one candidate, not 200."""
     def build() -> list[list[Assignment]]:
-        groups: dict[tuple[Location, str], list[Assignment]] = {}
+        groups: dict[tuple[Location, str], dict[tuple[Any, ...], Assignment]] = {}
         for a in model.assignments:
-            if a.value is not None:
-                groups.setdefault((literal_location(a), a.value.fingerprint), []).append(a)
-        return list(groups.values())
+            if a.value is None:
+                continue
+            where = (literal_location(a), a.value.fingerprint)
+            facts = (a.variable, a.source, a.template, a.literal, a.tracked, a.default,
+                     a.service is None, a.environment, bool(a.readers))
+            groups.setdefault(where, {}).setdefault(facts, a)
+        return [list(g.values()) for g in groups.values()]
 
     return memo(model, "value-groups", None, build)
 

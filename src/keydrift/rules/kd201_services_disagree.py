@@ -82,6 +82,8 @@ class ServicesDisagree(Rule):
         literal) does not."""
         for group in origin_groups(model):
             valued = [(s, a) for s, a in group.members if has_value(a)]
+            if len({a.value.fingerprint for _, a in valued if a.value is not None}) < 2:
+                continue  # every member agrees: the usual case, decided without labels
             shown = fp_labels(a.value for _, a in valued if a.value is not None)
             by_fp: dict[str, list[str]] = {}
             for service, a in valued:
