@@ -198,3 +198,17 @@ def test_superset_websocket_json_secret_must_equal_the_async_queries_secret(tmp_
     agree = findings(tree(tmp_path / "agree", files, tracked=False))
     assert "KD201" not in rules(agree)
     assert all("db" not in f.services for f in agree)
+
+
+def test_an_absent_optional_env_file_makes_up_no_environment(tmp_path: Path) -> None:
+    root = tree(tmp_path, {
+        "docker-compose.yml": (
+            "services:\n  superset:\n    image: apache/superset:4.1.1\n    env_file:\n"
+            "      - path: docker/.env\n        required: true\n"
+            "      - path: docker/.env-local\n        required: false\n"),
+        "docker/.env": "DATABASE_DB=superset\n",
+    }, tracked=False)
+    model = build_model([str(root)])
+    assert model.environments == [] and model.services[0].environment is None
+    (root / "docker" / ".env-local").write_text("SUPERSET_LOAD_EXAMPLES=no\n")
+    assert build_model([str(root)]).services[0].environment == "development"

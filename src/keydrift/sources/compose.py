@@ -573,6 +573,8 @@ class _Reader:
                     break
             if service.environment is None:
                 for env_path, _required, _loc in decl.env_files:
+                    if env_path not in ctx.files and env_path not in self.texts:
+                        continue  # an optional env file that is absent says nothing
                     service.environment = ctx.environment_of(env_path)
                     if service.environment:
                         break
