@@ -152,12 +152,6 @@ def judged_as_secret(a: Assignment) -> bool:
     )
 
 
-def by_environment(
-    model: Model, environment: str | None, *, production: Severity, other: Severity
-) -> Severity:
-    return production if is_production_like(model, environment) else other
-
-
 def has_value(a: Assignment | None) -> bool:
     """Set to a non-empty value the model could resolve."""
     return a is not None and a.value is not None and len(a.value) > 0
@@ -492,9 +486,8 @@ def _one_per_service(effs: list[Effective]) -> list[Effective]:
     return list(seen.values())
 
 
-def describe_processes(e: Effective) -> str:
+def describe_processes(svc: Service) -> str:
     """``3 replicas``, ``1 replica x 4 workers``."""
-    svc = e.service
     text = f"{svc.replicas} replica{'s' if svc.replicas != 1 else ''}"
     if svc.workers > 1:
         text += f" x {svc.workers} workers"
@@ -520,8 +513,6 @@ def random_looking(value: SecretValue) -> bool:
 def edit_me_files(model: Model) -> frozenset[str]:
     """Tracked env files and manifests whose secret values are all placeholders or empty: the
     file a project ships for users to fill in, a template in all but name."""
-    from keydrift.strength import placeholder_reason
-
     verdict: dict[str, bool] = {}
     for a in model.assignments:
         if a.value is None or a.tracked != "tracked" or a.source not in ("dotenv", "kubernetes"):
@@ -529,8 +520,10 @@ def edit_me_files(model: Model) -> frozenset[str]:
         if not model.names.is_secret(a.variable):
             continue
         path = literal_location(a).path
-        text = a.value.reveal_text()
-        ok = not text.strip() or not judged_as_secret(a) or placeholder_reason(text) is not None
+        ok = (
+            not a.value.reveal_text().strip() or not judged(model, a)
+            or placeholder_of(model, a.value) is not None
+        )
         verdict[path] = verdict.get(path, True) and ok
     return frozenset(p for p, ok in verdict.items() if ok)
 

@@ -28,7 +28,7 @@ class PerReplicaSecret(Rule):
             if not ms.generates or ms.processes + min(len(ms.agreeing), 1) < 2 or ms.written_once:
                 continue
             names = [e.service.name for e in ms.missing]
-            counts = join(f"{e.service.name}: {describe_processes(e)}" for e in ms.missing)
+            counts = join(f"{e.service.name}: {describe_processes(e.service)}" for e in ms.missing)
             variable = ms.variable
             where = f"in {envs_label(ms.environments)}"
             head = f"{ms.processes} processes ({counts}) have no shared {variable} {where}"
@@ -65,9 +65,7 @@ class PerReplicaSecret(Rule):
                 continue
             code = cs.code
             names = [s.name for s in cs.services]
-            counts = join(f"{s.name}: {s.replicas} replica{'s' if s.replicas != 1 else ''}"
-                          + (f" x {s.workers} workers" if s.workers > 1 else "")
-                          for s in cs.services)
+            counts = join(f"{s.name}: {describe_processes(s)}" for s in cs.services)
             what = (f"reads {code.variable} with a random fallback ({code.expression})"
                     if code.variable else f"generates a key at import time ({code.expression})")
             unset = f", and {code.variable} is not set for them" if code.variable else ""

@@ -34,8 +34,8 @@ from keydrift.model.types import (
     UnitKind,
 )
 from keydrift.secret import SecretValue
-from keydrift.sources._support.cliargs import WORKER_VARIABLES, workers_from_args
-from keydrift.sources._support.envinfer import ENVIRONMENT_VARIABLES, environment_from_name
+from keydrift.sources._support.cliargs import workers_from_args, workers_from_settings
+from keydrift.sources._support.envinfer import environment_from_name, environment_from_settings
 from keydrift.sources._support.interpolation import Interpolated, interpolate
 from keydrift.sources._support.mounted import mounted_file_assignment
 from keydrift.sources._support.yamlnodes import LMap, LSeq, iter_yaml, line_of, load_empty, scalar_text
@@ -567,10 +567,9 @@ class _Reader:
                 workers=decl.workers or 1,
                 env=env,
             )
-            for var in WORKER_VARIABLES:
-                if plain.get(var, "").strip().isdigit() and not decl.workers:
-                    service.workers = int(plain[var].strip())
-                    break
+            from_settings = workers_from_settings(plain)
+            if from_settings and not decl.workers:
+                service.workers = from_settings
             if service.environment is None:
                 for env_path, _required, _loc in decl.env_files:
                     if env_path not in ctx.files and env_path not in self.texts:
@@ -579,12 +578,7 @@ class _Reader:
                     if service.environment:
                         break
             if service.environment is None:
-                for var in ENVIRONMENT_VARIABLES:
-                    if plain.get(var):
-                        service.environment = environment_from_name(plain[var], ctx.config.environments) or (
-                            plain[var].strip().lower() or None
-                        )
-                        break
+                service.environment = environment_from_settings(plain, ctx.config.environments)
             for source, target, loc in decl.secrets:
                 secret_file = self._secret_file(project, decl, source, target, loc)
                 if secret_file is not None:

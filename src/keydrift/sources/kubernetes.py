@@ -18,8 +18,8 @@ from typing import Any
 from keydrift.model.names import NameClassifier
 from keydrift.model.types import Assignment, Location, Mount, ReaderView, Service, Step
 from keydrift.secret import SecretValue
-from keydrift.sources._support.cliargs import WORKER_VARIABLES, workers_from_args
-from keydrift.sources._support.envinfer import ENVIRONMENT_VARIABLES, environment_from_name
+from keydrift.sources._support.cliargs import workers_from_args, workers_from_settings
+from keydrift.sources._support.envinfer import environment_from_name, environment_from_settings
 from keydrift.sources._support.yamlnodes import LMap, LSeq, iter_yaml, line_of, load_empty, scalar_text
 from keydrift.sources.compose import is_compose_name
 from keydrift.sources.interface import (
@@ -398,22 +398,16 @@ class KubernetesSource(Source):
                         )
                     )
         if service.environment is None:
-            for var in ENVIRONMENT_VARIABLES:
-                if plain.get(var):
-                    service.environment = environment_from_name(
-                        plain[var], ctx.config.environments
-                    ) or (plain[var].strip().lower() or None)
-                    break
+            service.environment = environment_from_settings(plain, ctx.config.environments)
             for assignment in service.env.values():
                 if service.environment and assignment.environment is None:
                     service.env[assignment.variable] = replace(
                         assignment, environment=service.environment
                     )
         service.settings = plain
-        for var in WORKER_VARIABLES:
-            if plain.get(var, "").strip().isdigit():
-                service.workers = int(plain[var].strip())
-                break
+        from_settings = workers_from_settings(plain)
+        if from_settings:
+            service.workers = from_settings
         for key in ("command", "args"):
             value = container.get(key)
             if isinstance(value, LSeq):

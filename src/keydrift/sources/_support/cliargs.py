@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "pairs_from_args",
     "split_command",
     "workers_from_args",
+    "workers_from_settings",
 ]
 
 _ENV_FLAGS = ("--set-env-vars", "--update-env-vars", "--env-vars", "--set-secrets")
@@ -140,3 +141,13 @@ def logical_lines(text: str) -> list[tuple[int, str]]:
     if buf:
         out.append((start, " ".join(buf)))
     return out
+
+
+def workers_from_settings(settings: Mapping[str, str]) -> int | None:
+    """Worker processes set through a variable (``WEB_CONCURRENCY=4``), first of
+    :data:`WORKER_VARIABLES` that holds a number."""
+    for var in WORKER_VARIABLES:
+        value = settings.get(var, "").strip()
+        if value.isdigit():
+            return int(value)
+    return None

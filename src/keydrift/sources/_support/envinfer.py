@@ -20,6 +20,7 @@ __all__ = [
     "KNOWN_ENVIRONMENTS",
     "environment_from_name",
     "environment_from_path",
+    "environment_from_settings",
     "environment_from_variable",
     "is_template_path",
     "is_test_code",
@@ -162,3 +163,13 @@ def is_test_code(path: str) -> bool:
     if not parts[-1].endswith((".py", ".sh", ".bash", ".js", ".ts")):
         return False
     return bool(_TEST_FILE.match(parts[-1])) or any(p in _TEST_DIRS for p in parts[:-1])
+
+
+def environment_from_settings(settings: Mapping[str, str], extra: Iterable[str] = ()) -> str | None:
+    """The environment a service's own settings name (``ENVIRONMENT=staging``), in the order of
+    :data:`ENVIRONMENT_VARIABLES`; an unknown name is kept, lower-cased."""
+    for var in ENVIRONMENT_VARIABLES:
+        value = settings.get(var)
+        if value:
+            return environment_from_name(value, extra) or (value.strip().lower() or None)
+    return None
