@@ -496,18 +496,14 @@ def describe_processes(svc: Service) -> str:
 
 def random_looking(value: SecretValue) -> bool:
     """A value that looks generated: long, varied and on no public list. A template or default
-    holding one hands the same real key to everyone who copies it."""
-    from keydrift.strength import check_strength, placeholder_reason
-
+    holding one hands the same real key to everyone who copies it. Guessable values (placeholders,
+    public lists, low entropy) are never random-looking: one rule, ``strength.is_guessable``."""
     text = value.reveal_text()
-    if len(text) < 16 or any(c.isspace() for c in text) or placeholder_reason(text):
+    if len(text) < 16 or any(c.isspace() for c in text):
         return False
     classes = sum((any(c.islower() for c in text), any(c.isupper() for c in text),
                    any(c.isdigit() for c in text)))
-    if classes < 2:
-        return False
-    report = check_strength(value)
-    return not report.has("known_weak") and not report.has("low_entropy")
+    return classes >= 2 and not is_guessable(value)
 
 
 def edit_me_files(model: Model) -> frozenset[str]:
