@@ -137,3 +137,28 @@ def test_regression_random_tokens_with_placeholder_fragments(token: str) -> None
     # Each of these once matched a placeholder pattern in a run of 600,000 random tokens.
     assert placeholder_reason(token) is None
     assert check_strength(token).ok
+
+
+def test_the_one_pass_placeholder_gate_never_hides_a_pattern() -> None:
+    """``placeholder_reason`` searches one combined pattern before trying the eleven in order;
+    the gate may only skip values that none of them matches."""
+    import random
+
+    from keydrift import strength
+
+    def reference(text: str) -> str | None:
+        return next((why for p, why in strength._PLACEHOLDER_PATTERNS if p.search(text)), None)
+
+    rng = random.Random(7)
+    pieces = ["your-", "<", ">", "${", "}", "{{", "change", "Change", "Me", "-in-prod", "InProd",
+              "replace", "with", "xxx", "XXXXXXXX", "***", "...", "todo", "TODO", "example",
+              "Sample", "insert", "_", " ", "-", "a", "Z", "9", secrets.token_urlsafe(6)]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 6))) for _ in range(20_000)]
+    texts += [secrets.token_urlsafe(24) for _ in range(2_000)]
+    matched = 0
+    for text in texts:
+        gate = bool(strength._ANY_PLACEHOLDER_PATTERN.search(text))
+        want = reference(text)
+        assert gate == (want is not None), text
+        matched += want is not None
+    assert matched > 5_000

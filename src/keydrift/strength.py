@@ -19,8 +19,10 @@ from keydrift.keys import is_public_key_material, secret_bytes
 from keydrift.spec import MIN_HMAC_BYTES
 
 __all__ = [
+    "Assessment",
     "StrengthProblem",
     "StrengthReport",
+    "assess",
     "check_strength",
     "display_fingerprint",
     "is_guessable",
@@ -88,6 +90,12 @@ _PLACEHOLDER_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     )
 )
 
+# One pass that says whether any pattern matches at all: most values match none, and one
+# search is cheaper than eleven. The loop below still picks the first pattern's reason.
+_ANY_PLACEHOLDER_PATTERN = re.compile(
+    "|".join(f"(?:{p.pattern})" for p, _ in _PLACEHOLDER_PATTERNS), re.IGNORECASE
+)
+
 # A value made *only* of these words (and digits) is a description, not a secret:
 # "super-secret-jwt-key-for-production", "a-string-secret-at-least-256-bits-long".
 _PLACEHOLDER_WORDS = frozenset(
@@ -128,9 +136,10 @@ def placeholder_reason(value: str) -> str | None:
     text = value.strip()
     if not text:
         return None
-    for pattern, why in _PLACEHOLDER_PATTERNS:
-        if pattern.search(text):
-            return why
+    if _ANY_PLACEHOLDER_PATTERN.search(text):
+        for pattern, why in _PLACEHOLDER_PATTERNS:
+            if pattern.search(text):
+                return why
     words = [w.lower() for w in _WORD_SPLIT.split(_CAMEL_SPLIT.sub("-", text)) if w]
     if (
         words
@@ -168,6 +177,8 @@ _extra_index: dict[bytes, int] | None = None
 
 def _load_weak() -> tuple[list[bytes], dict[bytes, int], dict[bytes, int]]:
     global _weak_index, _weak_entries, _extra_index
+    if _weak_entries is not None and _weak_index is not None and _extra_index is not None:
+        return _weak_entries, _weak_index, _extra_index  # loaded: no lock on every lookup
     with _weak_lock:
         if _weak_index is None or _weak_entries is None or _extra_index is None:
             data = resources.files("keydrift.data").joinpath(KNOWN_WEAK_FILE).read_bytes()
@@ -261,6 +272,84 @@ def _entropy_problem(raw: bytes) -> str | None:
 # --- the check ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Assessment:
+    """What the policy finds in one value, computed once: :func:`check_strength` and
+    :func:`is_guessable` are views of it. Holds reasons and sizes, never the value."""
+
+    length: int
+    stripped_length: int
+    public_key: bool
+    placeholder: str | None
+    known_weak: str | None
+    entropy: str | None
+    search_bits: float
+
+    def report(self, algorithm: str = "HS256", *, min_bytes: int | None = None) -> StrengthReport:
+        """The problems for a key used with ``algorithm`` (see :func:`check_strength`)."""
+        required = max(MIN_HMAC_BYTES.get(algorithm, 32), min_bytes or 0)
+        if not self.stripped_length:
+            return StrengthReport(
+                (StrengthProblem("empty", "the secret is empty"),), length=self.length,
+                required=required,
+            )
+        problems: list[StrengthProblem] = []
+        if self.public_key:
+            problems.append(
+                StrengthProblem(
+                    "public_key",
+                    "this is key material (PEM, DER, SSH or JWK), not an HMAC secret: whoever "
+                    "has the public key could forge tokens (algorithm confusion)",
+                )
+            )
+        if self.length < required:
+            problems.append(
+                StrengthProblem(
+                    "too_short",
+                    f"{self.length} bytes; RFC 7518 section 3.2 requires at least {required} "
+                    f"for {algorithm}",
+                )
+            )
+        if self.placeholder:
+            problems.append(
+                StrengthProblem("placeholder", f"looks like a placeholder: {self.placeholder}"))
+        if self.known_weak:
+            problems.append(
+                StrengthProblem("known_weak", f"publicly known weak secret ({self.known_weak}): "
+                                "anyone can forge tokens with it")
+            )
+        if not self.public_key and self.entropy:
+            problems.append(StrengthProblem("low_entropy", f"low entropy: {self.entropy}"))
+        return StrengthReport(tuple(problems), length=self.length, required=required)
+
+    @property
+    def guessable(self) -> bool:
+        """See :func:`is_guessable`."""
+        return (
+            self.stripped_length < MIN_FINGERPRINT_BYTES
+            or self.search_bits < MIN_FINGERPRINT_BITS
+            or self.entropy is not None
+            or self.known_weak is not None
+            or self.placeholder is not None
+        )
+
+
+def assess(secret: Any) -> Assessment:
+    """Everything :func:`check_strength` and :func:`is_guessable` look at, for one value.
+    Accepts ``str``, ``bytes``, ``SecretValue`` or ``ResolvedSecret``."""
+    raw = secret_bytes(secret)
+    stripped = len(raw.strip())
+    return Assessment(
+        length=len(raw),
+        stripped_length=stripped,
+        public_key=bool(stripped) and is_public_key_material(raw),
+        placeholder=placeholder_reason(raw.decode("utf-8", errors="replace")),
+        known_weak=known_weak_match(raw),
+        entropy=_entropy_problem(raw),
+        search_bits=_search_bits(raw),
+    )
+
+
 def check_strength(
     secret: Any, algorithm: str = "HS256", *, min_bytes: int | None = None
 ) -> StrengthReport:
@@ -269,44 +358,7 @@ def check_strength(
     Problems: ``empty``, ``too_short`` (RFC 7518 3.2: 32/48/64 bytes for HS256/384/512),
     ``low_entropy``, ``placeholder``, ``known_weak`` and ``public_key``.
     """
-    raw = secret_bytes(secret)
-    required = max(MIN_HMAC_BYTES.get(algorithm, 32), min_bytes or 0)
-    problems: list[StrengthProblem] = []
-    if not raw.strip():
-        return StrengthReport(
-            (StrengthProblem("empty", "the secret is empty"),), length=len(raw), required=required
-        )
-    if is_public_key_material(raw):
-        problems.append(
-            StrengthProblem(
-                "public_key",
-                "this is key material (PEM, DER, SSH or JWK), not an HMAC secret: whoever has "
-                "the public key could forge tokens (algorithm confusion)",
-            )
-        )
-    if len(raw) < required:
-        problems.append(
-            StrengthProblem(
-                "too_short",
-                f"{len(raw)} bytes; RFC 7518 section 3.2 requires at least {required} for "
-                f"{algorithm}",
-            )
-        )
-    text = raw.decode("utf-8", errors="replace")
-    reason = placeholder_reason(text)
-    if reason:
-        problems.append(StrengthProblem("placeholder", f"looks like a placeholder: {reason}"))
-    match = known_weak_match(raw)
-    if match:
-        problems.append(
-            StrengthProblem("known_weak", f"publicly known weak secret ({match}): anyone can "
-                            "forge tokens with it")
-        )
-    if not any(p.code == "public_key" for p in problems):
-        entropy = _entropy_problem(raw)
-        if entropy:
-            problems.append(StrengthProblem("low_entropy", f"low entropy: {entropy}"))
-    return StrengthReport(tuple(problems), length=len(raw), required=required)
+    return assess(secret).report(algorithm, min_bytes=min_bytes)
 
 
 # --- fingerprints that would give a value away --------------------------------------------------
@@ -353,12 +405,7 @@ def is_guessable(secret: Any) -> bool:
     entropy, or a search space under :data:`MIN_FINGERPRINT_BITS`. Such values are shown as
     ``weak``, never fingerprinted.
     """
-    raw = secret_bytes(secret)
-    if len(raw.strip()) < MIN_FINGERPRINT_BYTES or _search_bits(raw) < MIN_FINGERPRINT_BITS:
-        return True
-    if _entropy_problem(raw) is not None or known_weak_lookup(raw) is not None:
-        return True
-    return placeholder_reason(raw.decode("utf-8", errors="replace")) is not None
+    return assess(secret).guessable
 
 
 def display_fingerprint(secret: Any) -> str:

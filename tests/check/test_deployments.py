@@ -197,3 +197,24 @@ def test_static_token_signed_by_another_secret(tmp_path: Path) -> None:
     unsigned = jwt.encode({"role": "anon"}, None, algorithm="none")
     (root / ".env").write_text(f"JWT_SECRET={STRONG}\nANON_KEY={unsigned}\n")
     assert "alg: none" in only(findings(root), "KD204").message
+
+
+def test_static_token_check_prints_no_library_warnings(tmp_path: Path) -> None:
+    """Trying a short key against a token made PyJWT print InsecureKeyLengthWarning on stderr
+    (KD302 already reports the key, with its file)."""
+    import subprocess
+    import sys
+
+    short = "short-key-" + secrets.token_hex(4)
+    anon = jwt.encode({"role": "anon"}, short, algorithm="HS256")
+    root = tree(tmp_path, {
+        "docker-compose.yml": ("services:\n  gateway:\n    image: acme/gateway\n    environment:\n"
+                               "      ANON_KEY: ${ANON_KEY}\n      JWT_SECRET: ${JWT_SECRET}\n"),
+        ".env": f"JWT_SECRET={short}\nANON_KEY={anon}\n",
+    }, tracked=False)
+    proc = subprocess.run([sys.executable, "-W", "default", "-m", "keydrift", "check",
+                           str(root), "--format", "json"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "[KD302]" in proc.stderr
+    assert "Warning" not in proc.stderr and "RFC 7518" not in proc.stderr, proc.stderr

@@ -152,7 +152,8 @@ def test_environment_narrowed_check_reports_no_stale_comments(tmp_path: Path) ->
     files = {"docker-compose.yml": "services:\n  api:\n    image: acme/api\n"
              "    environment:\n      ENVIRONMENT: staging\n"
              f"      JWT_SECRET: {_s()}  # keydrift: ignore[KD401]\n",
-             "deploy.sh": "# keydrift: ignore[KD101]\nexit 0\n"}
+             # a script keydrift checks (comments are read only in checked files)
+             "deploy.sh": "# keydrift: ignore[KD101]\nexport JWT_ISSUER=acme\n"}
     root = tree(tmp_path / "r", files)
     whole = run_check([str(root)])
     assert any(f.rule == "KD901" for f in whole.findings)

@@ -248,17 +248,19 @@ class FileReader:
         self.real_roots = tuple(os.path.realpath(r) for r in (roots or [root]))
         self._real_dirs: dict[str, str] = {}
         self.cache: dict[str, str] = {}
-        self.failed: dict[str, UnreadableFile] = {}
-        self.read_count = 0
+        # Keyed by the size limit too: a file too large for one reader's limit may be within
+        # another's, and which reader asks first must not decide whether it is read.
+        self.failed: dict[tuple[str, int], UnreadableFile] = {}
 
     def read_bytes(self, rel: str, limit: int = MAX_FILE_BYTES) -> bytes:
         """Raise :class:`UnreadableFile` for anything a parser should not see."""
-        if rel in self.failed:
-            raise self.failed[rel]
+        limit = min(limit, MAX_FILE_BYTES)
+        if (rel, limit) in self.failed:
+            raise self.failed[(rel, limit)]
         try:
-            data = self._read(rel, min(limit, MAX_FILE_BYTES))
+            data = self._read(rel, limit)
         except UnreadableFile as exc:
-            self.failed[rel] = exc
+            self.failed[(rel, limit)] = exc
             raise
         return data
 
@@ -315,7 +317,6 @@ class FileReader:
             raise
         except OSError as exc:
             raise UnreadableFile(_os_reason(exc, "file")) from None
-        self.read_count += 1
         check_bytes(data, limit)
         return data
 

@@ -22,10 +22,10 @@ from keydrift.rules._common import (
     origin_groups,
     preset_for_spec,
     spec_for_variable,
+    strength_of,
 )
 from keydrift.secret import SecretValue
 from keydrift.spec import SecretSpec
-from keydrift.strength import check_strength
 
 __all__ = ["build_grid"]
 
@@ -46,13 +46,14 @@ def _letter(n: int) -> str:
 class _Judge:
     """Markers and labels per value, computed once per fingerprint in a check."""
 
+    model: Model
     cache: dict[str, tuple[Marker, str | None]] = field(default_factory=dict)
 
     def __call__(self, value: SecretValue) -> tuple[Marker, str | None]:
         key = value.fingerprint
         if key not in self.cache:
-            report = check_strength(value)
-            shown = fp_or_weak(value)
+            report = strength_of(self.model, value)
+            shown = fp_or_weak(self.model, value)
             if report.has("placeholder"):
                 marker = Marker.PLACEHOLDER
             elif any(report.has(code) for code in _WEAK_CODES) or not shown:
@@ -220,7 +221,7 @@ def _origin_groups(
 def build_grid(model: Model, findings: Sequence[Finding]) -> list[SecretGroup]:
     """Every secret group of ``model``, with the ids of ``findings`` attached to their cells."""
     index = _FindingIndex(findings)
-    judge = _Judge()
+    judge = _Judge(model)
     # One letter per distinct value in the whole report, not per group: a deploy script and a
     # compose project (separate units) that disagree must not both show "A".
     letters = _Letters()

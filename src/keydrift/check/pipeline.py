@@ -26,6 +26,7 @@ def run_check(
     baseline: str | frozenset[str] | None = None,
     stdin: TextIO | None = None,
     inline_ignore: bool = True,
+    jobs: int | None = None,
 ) -> CheckResult:
     """Check ``paths`` (files, directories, or ``-`` for ``stdin``) and return the findings.
 
@@ -37,8 +38,12 @@ def run_check(
     findings are counted in ``CheckResult.baselined`` and left out. ``inline_ignore`` honours
     ``# keydrift: ignore[KD401]`` comments (findings they silence go to
     ``CheckResult.suppressed``; comments silencing nothing become KD901 notes); ``False`` shows
-    every finding, for audits.
+    every finding, for audits. ``jobs=1`` reads every file in this process; by default a large
+    tree is read partly by a forked child on a second core (same result; see
+    :mod:`keydrift.check.parallel`).
     """
+    if jobs is not None and jobs < 1:
+        raise UsageError(f"jobs must be 1 or more, not {jobs}")
     targets = list(paths) or ["."]
     if targets.count("-") > 1:
         raise UsageError("stdin (-) can be named only once")
@@ -47,7 +52,7 @@ def run_check(
         first = next((p for p in targets if p != "-"), ".")
         config = load_config(first, config)
     only = wanted[0] if len(wanted) == 1 else None
-    model = build_model(targets, config=config, environment=only, stdin=stdin)
+    model = build_model(targets, config=config, environment=only, stdin=stdin, jobs=jobs)
 
     findings = run_rules(model)
     suppressed: list[Suppressed] = []

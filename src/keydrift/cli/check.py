@@ -53,6 +53,10 @@ FAIL_ON = ("error", "warning", "note", "never")
               help="Report findings silenced by `# keydrift: ignore` comments too (audits).")
 @click.option("--color/--no-color", default=None,
               help="Colour the text report (default: only on a terminal, unless NO_COLOR).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 2), default=None, metavar="N",
+              help="Processes reading files: 1, or 2 to let a forked copy read part of a large "
+                   "tree on a second core (default: 2 when a second core is free and the tree "
+                   "is large enough to gain from it). The findings are the same either way.")
 def command(
     *,
     paths: tuple[str, ...],
@@ -66,6 +70,7 @@ def command(
     color: bool | None,
     matrix: bool,
     no_inline_ignore: bool,
+    jobs: int | None,
 ) -> int:
     from keydrift._format import printable
     from keydrift.check import run_check
@@ -82,6 +87,7 @@ def command(
         baseline=None if write_baseline is not None else baseline,
         stdin=stdin,
         inline_ignore=not no_inline_ignore,
+        jobs=jobs,
     )
     if write_baseline == "-":
         text, count = baseline_text(result.findings)

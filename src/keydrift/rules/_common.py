@@ -10,30 +10,54 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
 
+from keydrift.keys import short
 from keydrift.model.names import is_template_path
 from keydrift.model.types import Assignment, CodeRead, Effective, Location, Model, Origin, Service
 from keydrift.presets.interface import Preset, all_presets
 from keydrift.rules.interface import Severity
 from keydrift.secret import SecretValue
 from keydrift.spec import SecretKind, SecretSpec
-from keydrift.strength import WEAK_LABEL, display_fingerprint, is_guessable, placeholder_reason
+from keydrift.strength import (
+    WEAK_LABEL,
+    Assessment,
+    StrengthReport,
+    assess,
+)
 from keydrift.values import ValueKind, value_kind
 
 T = TypeVar("T")
 ANY_ENV = "any environment"
 
 
-def fp(value: SecretValue) -> str:
+def assessment(model: Model, value: SecretValue) -> Assessment:
+    """:func:`keydrift.strength.assess`, once per value and model: a value shared by many
+    services is judged by several rules and the grid."""
+    return memo(model, "assessment", value.fingerprint, lambda: assess(value))
+
+
+def guessable(model: Model, value: SecretValue) -> bool:
+    """:func:`keydrift.strength.is_guessable`, from the run's one assessment of the value."""
+    return assessment(model, value).guessable
+
+
+def strength_of(
+    model: Model, value: SecretValue, algorithm: str = "HS256", *, min_bytes: int | None = None
+) -> StrengthReport:
+    """:func:`keydrift.strength.check_strength`, from the run's one assessment of the value."""
+    return assessment(model, value).report(algorithm, min_bytes=min_bytes)
+
+
+def fp(model: Model, value: SecretValue) -> str:
     """Display fingerprint of a value: ``weak`` for one its fingerprint would give away.
 
     A PIN or a listed secret is recovered from its unsalted SHA-256 thumbprint in seconds, so
     reports never carry one (see :func:`keydrift.strength.is_guessable`). Group values by
     ``value.fingerprint``; use :func:`fp_labels` where one finding names several values.
     """
-    return display_fingerprint(value)
+    return WEAK_LABEL if guessable(model, value) else short(value.fingerprint)
 
 
-def fp_labels(values: Iterable[SecretValue]) -> dict[str, str]:
+def fp_labels(model: Model, values: Iterable[SecretValue]) -> dict[str, str]:
     """Display labels keyed by full fingerprint, in first-seen order.
 
     Guessable values are ``weak``; when one finding holds several different guessable values
@@ -46,7 +70,7 @@ def fp_labels(values: Iterable[SecretValue]) -> dict[str, str]:
         key = value.fingerprint
         if key in labels:
             continue
-        label = fp(value)
+        label = fp(model, value)
         if label == WEAK_LABEL:
             weak.append(key)
         labels[key] = label
@@ -56,10 +80,10 @@ def fp_labels(values: Iterable[SecretValue]) -> dict[str, str]:
     return labels
 
 
-def fp_or_weak(value: SecretValue) -> list[str]:
+def fp_or_weak(model: Model, value: SecretValue) -> list[str]:
     """The fingerprint to show, or none for a guessable value: a fingerprint of a short or
     guessable value lets anyone recover it offline (one rule: ``strength.is_guessable``)."""
-    return [] if is_guessable(value) else [fp(value)]
+    return [] if guessable(model, value) else [fp(model, value)]
 
 
 def shared_default_note(a: Assignment, users: Iterable[str]) -> str:
@@ -131,9 +155,9 @@ def from_env_template(a: Assignment) -> bool:
 
 
 def placeholder_of(model: Model, value: SecretValue) -> str | None:
-    """:func:`keydrift.strength.placeholder_reason`, once per value and model."""
-    return memo(model, "placeholder", value.fingerprint,
-                lambda: placeholder_reason(value.reveal_text()))
+    """:func:`keydrift.strength.placeholder_reason`, from the run's one assessment of the
+    value."""
+    return assessment(model, value).placeholder
 
 
 def judged(model: Model, a: Assignment) -> bool:
@@ -494,16 +518,21 @@ def describe_processes(svc: Service) -> str:
     return text
 
 
-def random_looking(value: SecretValue) -> bool:
+def random_looking(model: Model, value: SecretValue) -> bool:
     """A value that looks generated: long, varied and on no public list. A template or default
     holding one hands the same real key to everyone who copies it. Guessable values (placeholders,
     public lists, low entropy) are never random-looking: one rule, ``strength.is_guessable``."""
-    text = value.reveal_text()
+    return looks_generated(value.reveal_text()) and not guessable(model, value)
+
+
+def looks_generated(text: str) -> bool:
+    """Long, without spaces, and mixing at least two of lower case, upper case and digits (the
+    cheap half of :func:`random_looking`)."""
     if len(text) < 16 or any(c.isspace() for c in text):
         return False
     classes = sum((any(c.islower() for c in text), any(c.isupper() for c in text),
                    any(c.isdigit() for c in text)))
-    return classes >= 2 and not is_guessable(value)
+    return classes >= 2
 
 
 def edit_me_files(model: Model) -> frozenset[str]:

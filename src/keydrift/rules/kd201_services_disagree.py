@@ -29,8 +29,8 @@ class ServicesDisagree(Rule):
         for share in share_sets(model):
             valued = [e for e in share.members if has_value(e.assignment)]
             # Grouped by full fingerprint; shown by label ("weak" values are not fingerprinted).
-            shown = fp_labels(e.assignment.value for e in valued
-                              if e.assignment is not None and e.assignment.value is not None)
+            shown = fp_labels(model, [e.assignment.value for e in valued
+                              if e.assignment is not None and e.assignment.value is not None])
             if len(shown) < 2:
                 continue
             # One part per value: "abc…: backend (compose), auth (JWT_SECRET from x:3)".
@@ -84,7 +84,7 @@ class ServicesDisagree(Rule):
             valued = [(s, a) for s, a in group.members if has_value(a)]
             if len({a.value.fingerprint for _, a in valued if a.value is not None}) < 2:
                 continue  # every member agrees: the usual case, decided without labels
-            shown = fp_labels(a.value for _, a in valued if a.value is not None)
+            shown = fp_labels(model, [a.value for _, a in valued if a.value is not None])
             by_fp: dict[str, list[str]] = {}
             for service, a in valued:
                 assert a.value is not None

@@ -36,7 +36,7 @@ class SourcesDisagree(Rule):
         for (variable, env), items in sorted(groups.items()):
             if not _conflict(items):
                 continue
-            shown = fp_labels(a.value for a in items if a.value is not None)
+            shown = fp_labels(model, [a.value for a in items if a.value is not None])
             parts = []
             for a in items:
                 assert a.value is not None

@@ -44,14 +44,14 @@ class PriorityShadowing(Rule):
                         and not b.assignment.value.equals(va)
                     ]
                     if siblings:
-                        yield self._finding(share.environment, a, hidden.variable, siblings)
+                        yield self._finding(model, share.environment, a, hidden.variable, siblings)
 
-    def _finding(self, environment: str | None, a: Effective, shadowed_variable: str,
+    def _finding(self, model: Model, environment: str | None, a: Effective, shadowed_variable: str,
                  siblings: list[Effective]) -> Finding:
         assert a.assignment is not None and a.assignment.value is not None
         va = a.assignment.value
         names = [b.service.name for b in siblings]
-        shown = fp_labels([va, *(b.assignment.value for b in siblings
+        shown = fp_labels(model, [va, *(b.assignment.value for b in siblings
                                  if b.assignment is not None and b.assignment.value is not None)])
         mine = shown[va.fingerprint]
         others = sorted(label for key, label in shown.items() if key != va.fingerprint)

@@ -75,7 +75,7 @@ class PlaceholderSecret(Rule):
                 environment=envs,
                 services=users,
                 locations=provenance(a),
-                fingerprints=fp_or_weak(a.value),
+                fingerprints=fp_or_weak(model, a.value),
                 severity=severity,
                 message=(
                     f"{a.variable} ({kind.noun}) at {literal_location(a)} looks like a "

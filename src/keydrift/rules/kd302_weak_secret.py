@@ -19,11 +19,12 @@ from keydrift.rules._common import (
     severity_for,
     shared_default_note,
     spec_for_variable,
+    strength_of,
     unique_values,
 )
 from keydrift.rules.interface import Finding, Rule, Severity
 from keydrift.spec import SecretKind
-from keydrift.strength import StrengthProblem, check_strength
+from keydrift.strength import StrengthProblem
 
 # Below this many bytes an encryption or session key is brute-forceable; passwords are judged
 # only against public lists (a short password may be fine behind a private network).
@@ -52,11 +53,11 @@ class WeakSecret(Rule):
                 continue  # a token, not a key: KD204 checks what signed it
             if spec is not None and spec.is_hmac and kind is SecretKind.SIGNING_KEY:
                 # RFC 7518 section 3.2 lengths apply to HMAC signing keys only.
-                report = check_strength(a.value, spec.algorithm, min_bytes=spec.min_bytes)
+                report = strength_of(model, a.value, spec.algorithm, min_bytes=spec.min_bytes)
                 problems = [p for p in report.problems if p.code != "placeholder"]
                 required = report.required
             else:
-                report = check_strength(a.value)
+                report = strength_of(model, a.value)
                 wanted = {"known_weak", "public_key"}
                 if kind is not SecretKind.PASSWORD:
                     wanted.add("low_entropy")
@@ -110,7 +111,7 @@ class WeakSecret(Rule):
                 environment=envs,
                 services=users,
                 locations=provenance(a),
-                fingerprints=fp_or_weak(a.value),
+                fingerprints=fp_or_weak(model, a.value),
                 severity=severity,
                 message=(
                     f"{a.variable} ({kind.noun}) at {literal_location(a)} is weak in "

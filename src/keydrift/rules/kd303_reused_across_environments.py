@@ -10,10 +10,10 @@ from keydrift.rules._common import (
     is_production_like,
     is_secret_name,
     literal_location,
+    placeholder_of,
     unique_assignments,
 )
 from keydrift.rules.interface import Finding, Rule, Severity
-from keydrift.strength import placeholder_reason
 
 
 class ReusedAcrossEnvironments(Rule):
@@ -31,7 +31,7 @@ class ReusedAcrossEnvironments(Rule):
             and is_secret_name(model, a.variable),
         ):
             assert a.value is not None
-            if not a.value or placeholder_reason(a.value.reveal_text()):
+            if not a.value or placeholder_of(model, a.value):
                 continue  # placeholders are KD301's; reusing one adds nothing
             by_value.setdefault(a.value.fingerprint, []).append(a)
         for items in by_value.values():
@@ -49,10 +49,10 @@ class ReusedAcrossEnvironments(Rule):
                 environment=envs,
                 services=[a.service for a in items if a.service],
                 locations=[first[e] for e in envs],
-                fingerprints=[fp(value)],
+                fingerprints=[fp(model, value)],
                 severity=Severity.ERROR if any(is_production_like(model, e) for e in envs) else Severity.NOTE,
                 message=(
-                    f"{' / '.join(variables)} holds the same secret ({fp(value)}) in "
+                    f"{' / '.join(variables)} holds the same secret ({fp(model, value)}) in "
                     f"{len(envs)} environments: " + ", ".join(f"{e} ({first[e]})" for e in envs)
                 ),
                 runtime_effect=(

@@ -52,7 +52,7 @@ class InvalidFormat(Rule):
                     environment=a.environment,
                     services=consumers(model, a),
                     locations=provenance(a),
-                    fingerprints=[fp(a.value)],
+                    fingerprints=[fp(model, a.value)],
                     message=(
                         f"{a.variable} at {literal_location(a)} is not a valid {preset.title} "
                         f"key in {env_label(a.environment)}: {problem}"

@@ -13,15 +13,16 @@ from keydrift.rules._common import (
     judged,
     kind_of,
     literal_location,
+    looks_generated,
     random_looking,
     severity_for,
     shared_default_note,
+    strength_of,
     unique_values,
 )
 from keydrift.rules.interface import Finding, Rule, Severity
-from keydrift.secret import SecretValue
 from keydrift.spec import SecretKind
-from keydrift.strength import placeholder_reason
+from keydrift.strength import is_guessable, placeholder_reason
 
 _KIND = {
     "python": "Python code",
@@ -48,18 +49,16 @@ def looks_like_secret(text: str) -> bool:
     value = text.strip()
     if len(value) < MIN_SECRET_CHARS or any(c.isspace() for c in value):
         return False
-    if random_looking(SecretValue(value)):
+    if looks_generated(value) and not is_guessable(value):
         return True  # base64 may contain '/' and look like a path
     if _DOTTED_NAME.match(value) or _PATH.match(value) or _URL.match(value) or _IDENTIFIER.match(value):
         return False
     return placeholder_reason(value) is None
 
 
-def _weak(a: Assignment) -> bool:
-    from keydrift.strength import check_strength
-
+def _weak(model: Model, a: Assignment) -> bool:
     assert a.value is not None
-    report = check_strength(a.value)
+    report = strength_of(model, a.value)
     return report.has("known_weak") or report.has("low_entropy")
 
 
@@ -98,12 +97,12 @@ class HardcodedSecret(Rule):
             kind = kind_of(model, a.variable)
             if kind is SecretKind.STATIC_JWT:
                 continue  # a pre-signed token: KD204 checks its signer
-            if (a.template or a.default) and not random_looking(a.value):
+            if (a.template or a.default) and not random_looking(model, a.value):
                 continue  # a weak or word-like default is KD301/KD302's, not a leaked key
-            if not a.template and not a.default and _weak(a):
+            if not a.template and not a.default and _weak(model, a):
                 continue  # a known-weak or low-entropy literal is KD302's
             if (
-                kind is SecretKind.PASSWORD and not random_looking(a.value)
+                kind is SecretKind.PASSWORD and not random_looking(model, a.value)
                 and severity_for(model, envs, production=Severity.ERROR, other=Severity.NOTE)
                 is Severity.NOTE
             ):
@@ -117,7 +116,7 @@ class HardcodedSecret(Rule):
             where = literal_location(a)
             if a.template:
                 message = (
-                    f"{a.variable} ({kind.noun}, {fp(a.value)}) in the tracked template "
+                    f"{a.variable} ({kind.noun}, {fp(model, a.value)}) in the tracked template "
                     f"{where.path} looks like a real secret: every copy made with "
                     f"`cp {where.path} ...` shares it"
                 )
@@ -127,7 +126,7 @@ class HardcodedSecret(Rule):
                        "generate their own (`keydrift generate`)")
             elif a.default:
                 message = (
-                    f"{a.variable} ({kind.noun}, {fp(a.value)}) has a literal default at "
+                    f"{a.variable} ({kind.noun}, {fp(model, a.value)}) has a literal default at "
                     f"{where}" + shared_default_note(a, users)
                 )
                 effect = (f"Every deployment that leaves the variable unset runs with this public "
@@ -136,7 +135,7 @@ class HardcodedSecret(Rule):
                        "without it) and rotate the value")
             else:
                 message = (
-                    f"{a.variable} ({kind.noun}, {fp(a.value)}) is written in "
+                    f"{a.variable} ({kind.noun}, {fp(model, a.value)}) is written in "
                     f"{_KIND.get(a.source, 'a tracked file')} tracked by git at {where} "
                     f"({envs_label(envs)})"
                 )
@@ -155,7 +154,7 @@ class HardcodedSecret(Rule):
                 environment=envs,
                 services=users,
                 locations=[literal_location(b) for b in same],
-                fingerprints=[fp(a.value)],
+                fingerprints=[fp(model, a.value)],
                 message=message,
                 runtime_effect=effect,
                 fix=fix,

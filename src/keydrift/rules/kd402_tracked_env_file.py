@@ -37,7 +37,7 @@ class TrackedEnvFile(Rule):
                 environment=envs,
                 services=[],
                 locations=[a.location for a in items],
-                fingerprints=[fp(a.value) for a in items if a.value is not None],
+                fingerprints=[fp(model, a.value) for a in items if a.value is not None],
                 message=f"{path} is tracked by git and holds {', '.join(variables)}",
                 runtime_effect=(
                     "The secrets ship with every clone, fork and CI checkout: "

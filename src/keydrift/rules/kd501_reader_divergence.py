@@ -59,7 +59,7 @@ class ReaderDivergence(Rule):
             seen.add(key)
             # Every view, the agreeing ones too: their notes say why the value changed
             # ("'$name' eaten by compose interpolation").
-            shown = fp_labels([base, *(r.value for r in readers)])
+            shown = fp_labels(model, [base, *(r.value for r in readers)])
             views = "; ".join(
                 f"{r.reader} gives {shown[r.value.fingerprint]} ({r.note})" for r in readers
             )

@@ -56,5 +56,11 @@ class LinePrefilter:
         return bool(self._spans(data, words, first_only=True))
 
     def lines(self, data: bytes, words: tuple[bytes, ...]) -> set[int]:
-        spans = self._spans(data, words, first_only=False)
-        return {data.count(b"\n", 0, start) + 1 for start, _ in spans}
+        # Counted forward from the previous span: counting from 0 for each was quadratic.
+        out: set[int] = set()
+        line, at = 1, 0
+        for start, _ in sorted(self._spans(data, words, first_only=False)):
+            line += data.count(b"\n", at, start)
+            at = start
+            out.add(line)
+        return out
