@@ -110,7 +110,8 @@ def is_public_key_material(data: bytes) -> bool:
     if _PEM_ANY.search(head) or _SSH_PUBLIC.search(head):
         return True
     stripped = head.strip()
-    if _is_der_key(stripped) or _is_jwk_json(stripped):
+    # DER is binary: its last byte may be 0x0d or 0x20, which strip() would cut off.
+    if _is_der_key(head) or _is_der_key(stripped) or _is_jwk_json(stripped):
         return True
     if len(stripped) >= 32 and _B64_TEXT.match(stripped):
         decoded = _b64_any(stripped)

@@ -205,7 +205,7 @@ def test_static_token_check_prints_no_library_warnings(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    short = "short-key-" + secrets.token_hex(4)
+    short = "k3Y9x2QmT7vR"  # 12 random-looking bytes: weak (KD302), not a placeholder
     anon = jwt.encode({"role": "anon"}, short, algorithm="HS256")
     root = tree(tmp_path, {
         "docker-compose.yml": ("services:\n  gateway:\n    image: acme/gateway\n    environment:\n"

@@ -184,3 +184,23 @@ def test_generated_secrets_are_never_taken_for_keys(fmt: str) -> None:
     for nbytes in (32, 48, 64):
         for _ in range(700):
             assert not is_public_key_material(new_secret(nbytes, fmt).encode())
+
+
+def test_security_der_ending_in_a_whitespace_byte_is_key_material() -> None:
+    """About 1 in 40 DER certificates ends in a byte such as 0x0d or 0x20; stripping it before
+    the length check let such a certificate through as an HMAC secret."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "idp.test")])
+    now = datetime.datetime.now(datetime.UTC)
+    for _ in range(2000):
+        der = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+               .sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
+        if der[-1:].isspace():
+            break
+    assert der[-1:].isspace()
+    assert is_public_key_material(der)
+    assert check_strength(der).has("public_key")

@@ -14,7 +14,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TextIO
 
 from keydrift.check.discovery import (
@@ -28,7 +28,7 @@ from keydrift.check.discovery import (
 from keydrift.check.git import GitStatus, git_status
 from keydrift.check.link import assign_units, link_code, link_config_files
 from keydrift.check.parallel import SplitRun, can_fork
-from keydrift.check.stacks import ComposeStacks
+from keydrift.check.stacks import ComposeStacks, loads_python_dotenv
 from keydrift.errors import InputError, UsageError
 from keydrift.model.config import Config, load_config
 from keydrift.model.names import NameClassifier
@@ -65,6 +65,8 @@ from keydrift.sources.interface import (
     all_sources,
 )
 from keydrift.spec import SecretSpec, normalize_environment
+from keydrift.strength import Assessment, assess
+from keydrift.values import ValueKind, value_kind
 
 __all__ = ["build_model", "preset_specs"]
 
@@ -167,13 +169,21 @@ def _build(
             parsed=parsed,
         )
 
+    assessments: dict[str, Assessment] = {}
+    seen: set[str] = set()  # values judged in this process (a forked reader keeps its own)
     if walk:
         # .env files first, then compose (which reads them), then the rest, by reader priority.
         candidates = sorted(walk.candidates, key=lambda c: (c.source.priority, c.rel))
-        outcomes = _read_all(
-            candidates, lambda c: _read_one(c, reader, ctx_for, sources, names), root, jobs
-        )
-        for cand, result in zip(candidates, outcomes, strict=True):
+        def job(cand: Candidate) -> _Read:
+            calls: list[bool] = []
+            outcome = _read_one(cand, reader, ctx_for, sources, names, calls)
+            return _Read(outcome, _judge(outcome, names, seen), any(calls))
+
+        reads = _read_all(candidates, job, root, jobs)
+        for read in reads:
+            assessments.update(read.assessments)
+        stacks.python_dotenv_seen(any(read.dotenv_call for read in reads))
+        for cand, result in zip(candidates, (read.outcome for read in reads), strict=True):
             if isinstance(result, Skipped):
                 if cand.explicit:
                     raise explicit_error(cand.rel, UnreadableFile(result.reason, result.location.line))
@@ -278,6 +288,7 @@ def _build(
         units=units,
         code=code,
         readers_in_use={k: frozenset(v) for k, v in readers_in_use.items()},
+        assessments=assessments,
     )
 
 
@@ -302,56 +313,89 @@ _MIN_OFFLOAD_BYTES = 512 * 1024
 _Outcome = SourceResult | Skipped | None
 
 
+@dataclass(frozen=True)
+class _Read:
+    """One candidate's reading, as it comes back from whichever process read it."""
+
+    outcome: _Outcome
+    assessments: dict[str, Assessment]
+    """The strength policy's verdicts on the values it holds (see :func:`_judge`)."""
+    dotenv_call: bool = False
+    """A Python file that calls python-dotenv (pre-filtered out or not)."""
+
+
+
+def _judge(outcome: _Outcome, names: NameClassifier, seen: set[str]) -> dict[str, Assessment]:
+    """The strength policy's verdict on each secret-like value of ``outcome`` that this process
+    has not judged yet (``seen``: fingerprints judged so far), by fingerprint. Judged here, in
+    whichever process read the file, because the rules would otherwise judge every value one
+    after the other; they use these and judge the rest."""
+    found: dict[str, Assessment] = {}
+    if not isinstance(outcome, SourceResult):
+        return found
+    bound = [*outcome.assignments,
+             *(a for s in outcome.services for a in (*s.env.values(), *s.secret_files.values()))]
+    for a in bound:
+        if a.value is None or not a.value or not names.is_secret(a.variable):
+            continue
+        key = a.value.fingerprint
+        if key in seen:
+            continue
+        seen.add(key)
+        if value_kind(a.value.reveal_text(), a.variable) is ValueKind.SECRET:
+            found[key] = assess(a.value)
+    return found
+
+
 def _read_all(
     candidates: list[Candidate],
-    read: Callable[[Candidate], _Outcome],
+    read: Callable[[Candidate], _Read],
     root: str,
     jobs: int | None,
-) -> list[_Outcome]:
-    """Every candidate read, in order; with a second core, about half of the bytes of the
-    readers that depend on no other file are read by a forked child meanwhile
-    (:mod:`keydrift.check.parallel`). The outcomes are the same either way."""
-    remote = _child_share(candidates, root) if jobs != 1 and can_fork() else []
-    split: SplitRun[_Outcome] = SplitRun(remote, lambda i: read(candidates[i]))
+) -> list[_Read]:
+    """Every candidate read, in order. With a second core, the readers that depend on no other
+    file share a queue (largest file first) with a forked child: this process reads the other
+    files, then takes from the queue too (:mod:`keydrift.check.parallel`). The outcomes are the
+    same either way."""
+    shared = _shareable(candidates, root) if jobs != 1 and can_fork() else []
+    split: SplitRun[_Read] = SplitRun(shared, lambda i: read(candidates[i]))
     split.start()
-    outcomes: list[_Outcome] = [None] * len(candidates)
-    mine = set(remote)
+    outcomes: list[_Read | None] = [None] * len(candidates)
+    queued = set(shared)
     began = time.monotonic()
     try:
         for i, cand in enumerate(candidates):
-            if i not in mine:
+            if i not in queued:
                 outcomes[i] = read(cand)
+        for _ in range(len(shared)):
+            job = split.take()
+            if job is None:
+                break
+            outcomes[job] = read(candidates[job])
     except BaseException:
         split.abandon()
         raise
     for i, outcome in split.collect(time.monotonic() - began).items():
         outcomes[i] = outcome
-    return outcomes
+    done = [r for r in outcomes if r is not None]
+    assert len(done) == len(candidates)  # collect() computes whatever the child did not send
+    return done
 
 
-def _child_share(candidates: list[Candidate], root: str) -> list[int]:
-    """Indices of the offloadable candidates to read in the child: the largest first, until the
-    child has about half of all the bytes to read."""
-    sizes: list[int] = []
-    for cand in candidates:
-        try:
-            sizes.append(os.lstat(os.path.join(root, cand.rel)).st_size)
-        except OSError:
-            sizes.append(0)
-    movable = sorted(
-        (i for i, c in enumerate(candidates) if c.source.kind in _OFFLOADABLE and not c.explicit),
-        key=lambda i: -sizes[i],
-    )
-    if sum(sizes[i] for i in movable) < _MIN_OFFLOAD_BYTES:
+def _shareable(candidates: list[Candidate], root: str) -> list[int]:
+    """Indices of the candidates the child may read, largest file first (so the last jobs
+    taken are short and neither process waits long for the other); none when there is too
+    little to gain from a fork."""
+    sizes: dict[int, int] = {}
+    for i, cand in enumerate(candidates):
+        if cand.source.kind in _OFFLOADABLE and not cand.explicit:
+            try:
+                sizes[i] = os.lstat(os.path.join(root, cand.rel)).st_size
+            except OSError:
+                sizes[i] = 0
+    if sum(sizes.values()) < _MIN_OFFLOAD_BYTES:
         return []
-    half = sum(sizes) / 2
-    share: list[int] = []
-    taken = 0
-    for i in movable:
-        if taken + sizes[i] <= half or not share:
-            share.append(i)
-            taken += sizes[i]
-    return sorted(share)
+    return sorted(sizes, key=lambda i: (-sizes[i], i))
 
 
 def _read_one(
@@ -360,7 +404,11 @@ def _read_one(
     ctx_for: object,
     sources: tuple[Source, ...],
     names: NameClassifier,
+    dotenv_calls: list[bool],
 ) -> SourceResult | Skipped | None:
+    """The candidate read by its reader (``None``: its pre-filter found nothing to read).
+    Appends to ``dotenv_calls`` whether a Python file calls python-dotenv, while its bytes are
+    in hand (whether or not the pre-filter wants it)."""
     assert callable(ctx_for)
     source = cand.source
     try:
@@ -372,6 +420,8 @@ def _read_one(
             data = None
         else:
             data = reader.read_bytes(cand.rel, source.max_bytes)
+            if source.kind == "python":
+                dotenv_calls.append(loads_python_dotenv(data))
             if source.kind == "kubernetes" and looks_like_compose(data):
                 # A compose file is known by its content, whatever its name (`default.yml`).
                 source = next(s for s in sources if s.kind == "compose")

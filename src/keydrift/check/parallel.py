@@ -24,12 +24,14 @@ slower.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import io
 import logging
 import os
 import pickle
 import select
 import signal
+import struct
 import sys
 import threading
 import time
@@ -50,6 +52,11 @@ R = TypeVar("R")
 _MIN_WAIT_S = 30.0
 _WAIT_FACTOR = 4.0
 _CHUNK = 1 << 20
+_TOKEN = struct.Struct("<I")
+# The job queue must fit in one pipe buffer (written whole before the fork): 1 MiB is Linux's
+# default /proc/sys/fs/pipe-max-size, 262,144 jobs.
+_MAX_QUEUE_BYTES = 1 << 20
+_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 _CHILD_FAILED = 70  # EX_SOFTWARE
 
 
@@ -91,47 +98,91 @@ class _ResultUnpickler(pickle.Unpickler):
 
 
 class SplitRun(Generic[R]):
-    """``work(i)`` for every job, the ``remote`` ones in a forked child while this process does
-    the rest. Use as ``start()``, then local work, then ``collect()`` (always, even on error:
-    it reaps the child)."""
+    """``work(i)`` for each of the ``shared`` jobs, pulled one at a time from one queue by this
+    process and a forked child: whichever is free takes the next, so neither waits for the
+    other however the costs fall (a Python settings module costs ten times a manifest of the
+    same size). Use as ``start()``; the parent's own work; ``take()`` until ``None``, running
+    each job it returns; ``collect()`` (always, even on error: it reaps the child)."""
 
     def __init__(
-        self, remote: Sequence[int], work: Callable[[int], R], *, min_wait_s: float = _MIN_WAIT_S
+        self, shared: Sequence[int], work: Callable[[int], R], *, min_wait_s: float = _MIN_WAIT_S
     ) -> None:
-        self.remote = list(remote)
+        self.shared = list(shared)
         self.work = work
         self.min_wait_s = min_wait_s
         self._pid: int | None = None
         self._fd: int | None = None
+        self._queue: int | None = None
+        self._local = iter(self.shared)
+        self._taken: list[int] = []
         self.forked = False
 
     def start(self) -> None:
-        if not self.remote:
+        """Fork the child, which starts taking jobs at once. Without a fork (no jobs, no
+        descriptors or processes left, too many jobs for one pipe), ``take()`` hands every
+        job to this process."""
+        if not self.shared or len(self.shared) * _TOKEN.size > _MAX_QUEUE_BYTES:
             return
+        try:
+            queue_r, queue_w = os.pipe()
+        except OSError:
+            return
+        try:
+            # The whole queue is written before the fork and its write end closed, so a read
+            # never blocks: it gets a whole job number (pipe reads are atomic under the pipe's
+            # lock, and every token is 4 bytes) or end-of-file.
+            queue = b"".join(_TOKEN.pack(i) for i in self.shared)
+            if len(queue) > 65536:
+                fcntl.fcntl(queue_w, _F_SETPIPE_SZ, _MAX_QUEUE_BYTES)
+            os.set_blocking(queue_w, False)  # a pipe smaller than we think must not hang us
+            if os.write(queue_w, queue) != len(queue):
+                raise BlockingIOError
+        except OSError:
+            os.close(queue_r)
+            return
+        finally:
+            os.close(queue_w)
         try:
             read_fd, write_fd = os.pipe()
         except OSError:
-            return  # out of descriptors: read everything here
+            os.close(queue_r)
+            return
         try:
             pid = os.fork()
-        except OSError:  # out of processes or memory: read everything here
-            os.close(read_fd)
-            os.close(write_fd)
+        except OSError:
+            for fd in (queue_r, read_fd, write_fd):
+                os.close(fd)
             return
         if pid == 0:  # the child: never returns
             os.close(read_fd)
+            self._queue = queue_r
             self._child(write_fd)
         os.close(write_fd)
-        self._pid, self._fd, self.forked = pid, read_fd, True
+        self._pid, self._fd, self._queue, self.forked = pid, read_fd, queue_r, True
+
+    def take(self) -> int | None:
+        """The next job for this process, or ``None`` when the queue is empty."""
+        if self._queue is None:
+            job = next(self._local, None)
+        else:
+            token = os.read(self._queue, _TOKEN.size)
+            job = _TOKEN.unpack(token)[0] if len(token) == _TOKEN.size else None
+        if job is not None:
+            self._taken.append(job)
+        return job
 
     def _child(self, fd: int) -> None:
         code = _CHILD_FAILED
         try:
             signal.signal(signal.SIGINT, signal.SIG_DFL)
+            results: list[tuple[int, R]] = []
+            for _ in range(len(self.shared)):
+                job = self.take()
+                if job is None:
+                    break
+                results.append((job, self.work(job)))
             out = io.BytesIO()
-            _ResultPickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(
-                [(i, self.work(i)) for i in self.remote]
-            )
+            _ResultPickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(results)
             view = memoryview(out.getbuffer())
             while view:
                 written = os.write(fd, view[:_CHUNK])
@@ -143,15 +194,24 @@ class SplitRun(Generic[R]):
             os._exit(code)  # no atexit handlers, no flushing the parent's buffers
 
     def collect(self, local_seconds: float) -> dict[int, R]:
-        """The remote jobs' results: the child's, or computed here if it failed or overran."""
+        """The results of the jobs the child took: the child's, or computed here for every job
+        nobody finished if it failed or overran. ``local_seconds`` is what this process spent
+        meanwhile; the wait is bounded by a multiple of it."""
         forked = self._pid is not None
         got = self._receive(max(self.min_wait_s, _WAIT_FACTOR * local_seconds))
+        if self._queue is not None:
+            os.close(self._queue)
+            self._queue = None
         if got is None:
+            got = {}
             if forked:
-                log.debug("the forked reader failed or overran; reading its %d files here",
-                          len(self.remote))
-            return {i: self.work(i) for i in self.remote}
-        log.debug("read %d files in a forked child", len(got))
+                log.debug("the forked reader failed or overran; reading its files here")
+        elif forked:
+            log.debug("read %d files in a forked child", len(got))
+        mine = set(self._taken)
+        for job in self.shared:
+            if job not in mine and job not in got:
+                got[job] = self.work(job)
         return got
 
     def _receive(self, wait_s: float) -> dict[int, R] | None:
@@ -189,13 +249,14 @@ class SplitRun(Generic[R]):
         return dict(loaded)
 
     def abandon(self) -> None:
-        """Stop and reap the child (an error in the parent's own share)."""
+        """Stop and reap the child (an error in the parent's own work)."""
         if self._pid is not None:
             _kill(self._pid)
             _reap(self._pid)
-        if self._fd is not None:
-            os.close(self._fd)
-        self._pid = self._fd = None
+        for fd in (self._fd, self._queue):
+            if fd is not None:
+                os.close(fd)
+        self._pid = self._fd = self._queue = None
 
 
 def _kill(pid: int) -> None:

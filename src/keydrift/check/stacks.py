@@ -31,6 +31,11 @@ _ENV_FILE_READERS = (
 )
 _DOTENV_CALL = re.compile(rb"\b(?:load_dotenv|dotenv_values)\s*\(")
 _MAX_PY_FILES = 2000
+
+
+def loads_python_dotenv(data: bytes) -> bool:
+    """The code calls python-dotenv's ``load_dotenv`` or ``dotenv_values``."""
+    return _DOTENV_CALL.search(data) is not None
 _MAX_FILES = 400
 _MAX_BYTES = 512 * 1024
 _MAX_STACKS = 200
@@ -68,6 +73,11 @@ class ComposeStacks:
         if self._uses_python_dotenv():
             found.add("python-dotenv")
         return frozenset(found)
+
+    def python_dotenv_seen(self, found: bool) -> None:
+        """What the read phase saw: whether any Python file it read calls python-dotenv (so the
+        tree need not be read again to find out)."""
+        self._python_dotenv = found
 
     def _uses_python_dotenv(self) -> bool:
         if self._python_dotenv is None:

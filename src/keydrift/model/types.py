@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from keydrift.model.names import NameClassifier, default_classifier
 from keydrift.secret import SecretValue
 from keydrift.spec import SecretSpec
+from keydrift.strength import Assessment
 
 if TYPE_CHECKING:
     from keydrift.model.config import Config
@@ -262,6 +263,9 @@ class Model:
     _consumers: dict[tuple[str | None, Location], set[str]] | None = field(
         default=None, repr=False, compare=False
     )
+    assessments: dict[str, Assessment] = field(default_factory=dict, repr=False, compare=False)
+    """What the strength policy finds in each secret-like value, by fingerprint: judged while
+    the files are read (so a forked reader shares the work), completed by the rules."""
     memo: dict[str, dict[Any, Any]] = field(default_factory=dict, repr=False, compare=False)
     """Per-model caches for the rules (keyed by fingerprint or name, never holding a value):
     the same value is judged once, however many rules ask."""

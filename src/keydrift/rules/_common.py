@@ -32,7 +32,11 @@ ANY_ENV = "any environment"
 def assessment(model: Model, value: SecretValue) -> Assessment:
     """:func:`keydrift.strength.assess`, once per value and model: a value shared by many
     services is judged by several rules and the grid."""
-    return memo(model, "assessment", value.fingerprint, lambda: assess(value))
+    key = value.fingerprint
+    found = model.assessments.get(key)
+    if found is None:
+        found = model.assessments[key] = assess(value)
+    return found
 
 
 def guessable(model: Model, value: SecretValue) -> bool:

@@ -24,6 +24,7 @@ class InvalidFormat(Rule):
     default_severity = Severity.ERROR
 
     def check(self, model: Model) -> Iterator[Finding]:
+        written: list[Assignment] | None = None  # every non-template value, listed once
         for preset in all_presets():
             # Values the app's services use, plus (for app-specific names) every assignment.
             wanted: list[Assignment] = [
@@ -32,11 +33,10 @@ class InvalidFormat(Rule):
                 if e.spec.name == preset.id and e.assignment is not None
             ]
             if preset.variables_are_unique:
-                wanted.extend(
-                    a
-                    for a in unique_assignments(model, lambda a: not a.template)
-                    if a.variable in preset.variables
-                )
+                if written is None:
+                    written = list(unique_assignments(model, lambda a: not a.template))
+                names = frozenset(preset.variables)
+                wanted.extend(a for a in written if a.variable in names)
             seen: set[tuple[str, object]] = set()
             for a in wanted:
                 if a.value is None or not a.value or a.template:
