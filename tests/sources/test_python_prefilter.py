@@ -13,10 +13,12 @@ from keydrift.spec import SecretSpec
 
 
 def _reference(names: str) -> re.Pattern[bytes]:
-    """The prefilter as first written: every name alternative, the branches not factored."""
+    """The prefilter written plainly: every name alternative, the branches not factored."""
     n = names.lower().encode()
     return re.compile(
-        rb"(?:" + n + rb")[\w\]'\"]*\s*(?::\s*\w+\s*)?[:=]\s*\(?\s*(?:[rbuf]{0,2}['\"]|$)"
+        rb"(?:" + n + rb")[\w\]'\"]*\s*(?::\s*\w+\s*)?=\s*\(?\s*(?:[rbuf]{0,2}['\"]|$)"
+        + rb"|(?:" + n + rb")[\w\]'\"]*\s*(?::\s*\w+\s*)?:\s*\(?\s*[rbuf]{0,2}['\"]"
+        + rb"|(?:" + n + rb")\w*['\"]\s*:\s*\(?\s*$"
         + rb"|(?:" + n + rb")[^\n]*(?:urandom|token_(?:hex|urlsafe|bytes)|uuid[14]|generate_key|"
         rb"get_random_\w+|default_factory)"
         + rb"|['\"][\w.-]*(?:" + n + rb")[\w.-]*['\"]\s*[,\]]"
@@ -59,3 +61,14 @@ def test_candidate_line_numbers_count_every_newline_before_them() -> None:
         b'JWT_SECRET = "x%d"\n' % i if i % 7 == 0 else b"print(%d)\n" % i for i in range(500)
     )
     assert py.candidate_lines(body, names) == {i + 1 for i in range(500) if i % 7 == 0}
+
+
+def test_block_headers_are_not_candidates_but_split_dict_entries_are() -> None:
+    names = NameClassifier(preset_specs())
+    body = (b"class TokenService:\n    pass\n"            # 1-2
+            b"if token:\n    pass\n"                       # 3-4
+            b"for token in tokens:\n    pass\n"            # 5-6
+            b"CONFIG = {\n    'JWT_SECRET':\n        'x',\n}\n"  # 7-10: line 8
+            b"JWT_SECRET: str = (\n    'y'\n)\n"          # 11-13: line 11
+            b"API_TOKEN: 'z'\n")                            # 14
+    assert py.candidate_lines(body, names) == {8, 11, 14}

@@ -35,7 +35,8 @@ _MAX_PY_FILES = 2000
 
 def loads_python_dotenv(data: bytes) -> bool:
     """The code calls python-dotenv's ``load_dotenv`` or ``dotenv_values``."""
-    return _DOTENV_CALL.search(data) is not None
+    # `in` first: the regex (which starts at a word boundary) scans far slower than memchr.
+    return b"dotenv" in data and _DOTENV_CALL.search(data) is not None
 _MAX_FILES = 400
 _MAX_BYTES = 512 * 1024
 _MAX_STACKS = 200

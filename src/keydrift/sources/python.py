@@ -60,8 +60,12 @@ def _prefilter(names: str) -> LinePrefilter:
     ``environ["JWT_SECRET"]``), a ``"JWT_SECRET=..."`` argument, or a deploy flag."""
     n = _essential(names)  # matched on lower-cased bytes
     pattern = re.compile(
-        # the two alternatives that start at a name share it, so `re` tries the names once
-        rb"(?:" + n + rb")(?:[\w\]'\"]*\s*(?::\s*\w+\s*)?[:=]\s*\(?\s*(?:[rbuf]{0,2}['\"]|$)"
+        # the alternatives that start at a name share it, so `re` tries the names once
+        rb"(?:" + n + rb")(?:[\w\]'\"]*\s*(?::\s*\w+\s*)?"
+        rb"(?:=\s*\(?\s*(?:[rbuf]{0,2}['\"]|$)|:\s*\(?\s*[rbuf]{0,2}['\"])"
+        # a quoted dict key whose value is on the next line (a `class TokenService:` or
+        # `if token:` line ends in a colon too, but holds nothing: it is not a candidate)
+        + rb"|\w*['\"]\s*:\s*\(?\s*$"
         # a key made up per process: `SECRET_KEY = os.urandom(24)`, Field(default_factory=...)
         + rb"|[^\n]*(?:urandom|token_(?:hex|urlsafe|bytes)|uuid[14]|generate_key|"
         rb"get_random_\w+|default_factory))"
