@@ -169,3 +169,35 @@ def test_the_placeholder_gate_never_hides_a_pattern() -> None:
             assert strength.placeholder_reason(text) == want
         matched += want is not None
     assert matched > 5_000
+
+
+def test_min_entropy_shortcut_gives_the_full_computation_verdict() -> None:
+    """``_entropy_problem`` skips the Shannon sum when the min-entropy bound already clears
+    3 bits; on skewed and uniform strings alike it must say what the full sum says."""
+    import random
+    import string
+
+    from keydrift import strength
+
+    def full(raw: bytes) -> str | None:
+        if len(raw) < 8:
+            return None
+        distinct = len(set(raw))
+        if distinct < 6 or (len(raw) >= 20 and distinct < 10):
+            return f"only {distinct} distinct characters"
+        m = strength._REPEAT.match(raw)
+        if m and len(m.group(1)) * 2 <= len(raw):
+            return f"a {len(m.group(1))}-character pattern repeated"
+        bits = strength._shannon_bits_per_char(raw)
+        return f"low entropy ({bits:.1f} bits per character)" if bits < 3.0 else None
+
+    rng = random.Random(11)
+    low = 0
+    for _ in range(20_000):
+        alphabet = rng.sample(string.ascii_letters + string.digits, rng.choice([6, 8, 10, 12, 16, 40]))
+        weights = [rng.random() ** rng.choice([1, 3, 6]) for _ in alphabet]
+        raw = "".join(rng.choices(alphabet, weights=weights, k=rng.randint(8, 90))).encode()
+        want = full(raw)
+        assert strength._entropy_problem(raw) == want, raw
+        low += want is not None and want.startswith("low entropy")
+    assert low > 500  # the sum's own verdicts were exercised, not only the shortcut

@@ -276,6 +276,11 @@ def _entropy_problem(raw: bytes) -> str | None:
     m = _REPEAT.match(raw)
     if m and len(m.group(1)) * 2 <= len(raw):
         return f"a {len(m.group(1))}-character pattern repeated"
+    counts = Counter(raw)
+    if len(raw) > 8 * max(counts.values()):
+        # Shannon entropy is at least the min-entropy log2(n / most common count), which is
+        # then above 3 bits: the value passes without summing the logarithms.
+        return None
     bits = _shannon_bits_per_char(raw)
     if bits < 3.0:
         return f"low entropy ({bits:.1f} bits per character)"
@@ -391,6 +396,9 @@ _POOLS = (
 )
 
 
+_ALNUM = frozenset().union(*(chars for chars, _ in _POOLS))
+
+
 def _search_bits(raw: bytes) -> float:
     """Bits of a brute-force search over the character classes the value uses.
 
@@ -401,11 +409,10 @@ def _search_bits(raw: bytes) -> float:
     """
     used = set(raw)
     pool = 0
-    rest = used
     for chars, size in _POOLS:
-        if used & chars:
+        if not used.isdisjoint(chars):
             pool += size
-            rest = rest - chars
+    rest = used - _ALNUM
     if rest:
         pool += 256 if any(b < 0x20 or b > 0x7E for b in rest) else 33
     return len(raw) * math.log2(max(pool, 2))
