@@ -173,7 +173,8 @@ def test_peak_memory_with_every_hostile_file(tmp_path: Path) -> None:
     )
     skipped, files = map(int, proc.stdout.split()[:2])
     peak_kb = int(proc.stdout.split()[2])
-    assert skipped == len(CASES) + 2
+    # each case, big.env and huge.env; and the dump's documents past MAX_DOCUMENTS
+    assert skipped == len(CASES) + 3
     assert files == 2  # good/.env and the dump
     assert peak_kb < 300 * 1024, f"peak RSS {peak_kb // 1024} MB"
 
@@ -190,3 +191,28 @@ def test_hostile_stdin_is_an_input_error(data: bytes, reason: str) -> None:
     assert proc.returncode == 2
     assert reason in proc.stderr.decode()
     assert b"Traceback" not in proc.stderr
+
+
+def test_long_line_check_matches_splitting_into_lines() -> None:
+    """``check_bytes`` finds a too-long line by looking at newline-free blocks only; it must
+    refuse exactly the texts whose longest line is over the limit."""
+    import random
+
+    from keydrift.check.discovery import MAX_LINE_BYTES, UnreadableFile, check_bytes
+
+    rng = random.Random(3)
+    sizes = [MAX_LINE_BYTES - 1, MAX_LINE_BYTES, MAX_LINE_BYTES + 1, MAX_LINE_BYTES // 2,
+             MAX_LINE_BYTES * 2, 10, 0]
+    refused = 0
+    for _ in range(60):
+        parts = [b"x" * rng.choice(sizes) for _ in range(rng.randint(1, 5))]
+        data = b"\n".join(parts) + rng.choice([b"", b"\n"])
+        want = max(len(line) for line in data.split(b"\n")) > MAX_LINE_BYTES
+        try:
+            check_bytes(data, limit=len(data) + 1)
+            got = False
+        except UnreadableFile as exc:
+            got = "line longer" in str(exc.reason)
+        assert got == want
+        refused += want
+    assert 5 < refused < 55

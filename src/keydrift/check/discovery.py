@@ -231,10 +231,26 @@ def check_bytes(data: bytes, limit: int = MAX_FILE_BYTES) -> None:
         raise UnreadableFile(f"larger than {limit // (1024 * 1024)} MB")
     if b"\0" in data:
         raise UnreadableFile("binary file (NUL bytes)")
-    if len(data) > MAX_LINE_BYTES:
-        longest = max(len(line) for line in data.split(b"\n"))
-        if longest > MAX_LINE_BYTES:
-            raise UnreadableFile(f"a line longer than {MAX_LINE_BYTES // 1024} KB")
+    if len(data) > MAX_LINE_BYTES and _longest_line(data) > MAX_LINE_BYTES:
+        raise UnreadableFile(f"a line longer than {MAX_LINE_BYTES // 1024} KB")
+
+
+def _longest_line(data: bytes, block: int = MAX_LINE_BYTES // 2) -> int:
+    """The longest line of ``data`` if it exceeds ``2 * block`` bytes, else at most that.
+
+    A line longer than ``2 * block`` covers a whole aligned block of ``block`` bytes, so only
+    blocks without a newline need a look: a few hundred ``find`` calls for a 10 MB file where
+    splitting it into lines made a Python object per line (0.4 s for 700,000 lines).
+    """
+    longest = 0
+    for start in range(0, len(data), block):
+        if data.find(b"\n", start, start + block) >= 0:
+            continue
+        begin = data.rfind(b"\n", 0, start) + 1
+        end = data.find(b"\n", start)
+        end = len(data) if end < 0 else end
+        longest = max(longest, end - begin)
+    return longest
 
 
 class FileReader:

@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Location:
     """A place in the scanned tree: path relative to the scan root (POSIX), ``-`` for stdin."""
 
@@ -50,7 +50,7 @@ class Location:
         return f"{self.path}:{self.line}" if self.line else self.path
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Step:
     """One step of a provenance chain, e.g. ``env_file: .env.staging``."""
 
@@ -72,7 +72,7 @@ class OriginKind(StrEnum):
     """One key of a Kubernetes Secret or ConfigMap."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Origin:
     """Where a delivered value comes from; services receiving one origin must agree."""
 
@@ -98,7 +98,7 @@ class UnitKind(StrEnum):
     SCRIPT = "script"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unit:
     """One way of deploying: a compose project, a kustomize overlay, a directory of manifests,
     a deploy script. Alternatives (a second compose file, a ``kubernetes/`` folder beside a
@@ -112,7 +112,7 @@ class Unit:
         return self.id
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Mount:
     """A volume mounted into a service: ``persistent`` for named volumes, PVCs and bind mounts
     (shared by every process that mounts the same ``source``)."""
@@ -129,7 +129,7 @@ class FallbackKind(StrEnum):
     """A value generated per process (``os.urandom``, ``secrets.token_*``, ``uuid4`` ...)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CodeRead:
     """Application code that makes a per-process secret: a read of ``variable`` with a random
     fallback, or (``variable`` None) a key generated at import time."""
@@ -141,7 +141,7 @@ class CodeRead:
     """The fallback as a short description (``os.urandom(32).hex()``); code, never a value."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReaderView:
     """The same written value as seen by one delivery path (feeds KD501).
 
@@ -154,7 +154,7 @@ class ReaderView:
     note: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Assignment:
     """A variable given a value somewhere.
 
@@ -184,7 +184,7 @@ class Assignment:
     """The value is a ``${VAR:-default}`` default: what runs wherever VAR is not set."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Service:
     """A process group that consumes secrets (compose service, k8s workload, deploy script)."""
 
@@ -218,7 +218,7 @@ class Service:
         return max(1, self.replicas) * max(1, self.workers)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Skipped:
     """A file not checked, with a one-line reason (never containing a value)."""
 
@@ -226,7 +226,7 @@ class Skipped:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Effective:
     """Which secret service S uses in environment E for spec P (``variable`` None: missing)."""
 
