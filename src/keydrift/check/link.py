@@ -38,12 +38,27 @@ def assign_units(services: list[Service], declared: Iterable[Unit]) -> dict[str,
     blockers = {
         posixpath.dirname(u.location.path) for u in units.values() if u.kind is UnitKind.COMPOSE
     }
+    # Directories whose tree holds a compose project: each blocker and all its ancestors. One
+    # set lookup per step up, where testing every blocker at every step was quadratic (1,000
+    # compose projects and 4,000 manifests took 1.7 s).
+    holding: set[str] = set()
+    for blocker in blockers:
+        current = blocker
+        while current not in holding:
+            holding.add(current)
+            if not current:
+                break
+            current = posixpath.dirname(current)
+    roots: dict[str, str] = {}
     for service in services:
         if service.unit:
             continue
         path = service.location.path
         if service.platform == "kubernetes":
-            top = _manifest_root(posixpath.dirname(path), blockers)
+            directory = posixpath.dirname(path)
+            top = roots.get(directory)
+            if top is None:
+                top = roots[directory] = _manifest_root(directory, holding)
             unit = Unit(f"manifests:{top or '.'}", UnitKind.MANIFESTS, Location(top or ".", None))
         else:
             unit = Unit(f"script:{path}", UnitKind.SCRIPT, Location(path, None))
@@ -52,12 +67,13 @@ def assign_units(services: list[Service], declared: Iterable[Unit]) -> dict[str,
     return units
 
 
-def _manifest_root(directory: str, blockers: set[str]) -> str:
-    """The highest directory above ``directory`` whose tree holds no compose project."""
+def _manifest_root(directory: str, holding: set[str]) -> str:
+    """The highest directory above ``directory`` whose tree holds no compose project
+    (``holding``: the directories whose tree holds one)."""
     current = directory
     while current:
         parent = posixpath.dirname(current)
-        if any(_within(b, parent) for b in blockers):
+        if parent in holding:
             break
         current = parent
     return current

@@ -14,6 +14,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import cached_property
 
 from keydrift.model.types import Location, Step
 
@@ -93,9 +94,10 @@ class Finding:
     def applies_to(self, environment: str) -> bool:
         return not self.environments or environment in self.environments
 
-    @property
+    @cached_property
     def finding_id(self) -> str:
-        """Stable id: rule, environment, services, paths (not lines) and variable; no value."""
+        """Stable id: rule, environment, services, paths (not lines) and variable; no value.
+        Computed once per finding (the grid asks for it per cell)."""
         key = {
             "rule": self.rule,
             "environment": self.environment,
