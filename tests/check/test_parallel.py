@@ -65,7 +65,8 @@ def test_forked_reading_gives_the_same_report_as_one_process(
     single = run_check([str(root)], jobs=1)
     with caplog.at_level(logging.DEBUG, logger="keydrift.check"):
         split = run_check([str(root)])
-    assert any("read" in r.message and "forked child" in r.message for r in caplog.records)
+    assert any("read" in r.message and "forked child" in r.message for r in caplog.records), [
+        r.message for r in caplog.records]
     assert len(single.findings) > 20  # both shares carry findings
     assert render(split, "json") == render(single, "json")
     assert json.loads(render(split, "json"))["summary"]["files_checked"] > 200
@@ -153,3 +154,21 @@ def test_no_fork_while_another_thread_runs() -> None:
         stop.set()
         thread.join(10)
     assert can_fork()
+
+
+def test_every_reader_result_crosses_the_pipe(tmp_path: Path) -> None:
+    """Whatever a reader can put in its result must load through the restricted unpickler (a
+    compose service's settings, a ChainMap, once made the child's whole share fall back)."""
+    import io
+    import pickle
+
+    from keydrift.check.parallel import _ResultPickler, _ResultUnpickler
+
+    assets = Path(__file__).resolve().parents[1] / "assets"
+    for root in (_large_tree(tmp_path / "repo"), assets):
+        model = build_model([str(root)], jobs=1)
+        parts = [model.services, model.assignments, model.code, model.skipped, model.units]
+        assert model.services and model.assignments
+        out = io.BytesIO()
+        _ResultPickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(parts)
+        assert _ResultUnpickler(io.BytesIO(out.getvalue())).load() == parts

@@ -83,6 +83,12 @@ _SAFE_BUILTINS = frozenset({"set", "frozenset", "tuple", "list", "dict", "bytes"
                             "object", "getattr"})
 
 
+# Plain containers and pickle's own helpers (a compose service's settings are a ChainMap).
+_SAFE_GLOBALS = frozenset({
+    ("copyreg", "_reconstructor"), ("copyreg", "__newobj__"), ("collections", "ChainMap"),
+})
+
+
 class _ResultUnpickler(pickle.Unpickler):
     """Loads keydrift's own result types and plain containers, nothing else: the stream comes
     from our own fork, and this keeps it from ever naming another callable."""
@@ -90,7 +96,7 @@ class _ResultUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         if module == "keydrift" or module.startswith("keydrift."):
             return super().find_class(module, name)
-        if (module, name) in (("copyreg", "_reconstructor"), ("copyreg", "__newobj__")) or (
+        if (module, name) in _SAFE_GLOBALS or (
             module == "builtins" and name in _SAFE_BUILTINS
         ):
             return super().find_class(module, name)

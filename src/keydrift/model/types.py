@@ -8,6 +8,7 @@ show a secret.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -209,7 +210,7 @@ class Service:
     dockerfile: str | None = None
     code: tuple[CodeRead, ...] = ()
     """Per-process secrets in the code this service runs (linked through its build)."""
-    settings: dict[str, str] = field(default_factory=dict, repr=False)
+    settings: Mapping[str, str] = field(default_factory=dict, repr=False)
     """Values of variables that are not secret-like (``ENVIRONMENT``, ``*_CONFIG_DIR``...)."""
 
     @property

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections import ChainMap
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -483,7 +484,11 @@ class _Reader:
         ctx = self.ctx
         for decl in project.services.values():
             env: dict[str, Assignment] = {}
-            plain: dict[str, str] = {}  # non-secret values we need (ENVIRONMENT, worker vars)
+            # Non-secret values we need (ENVIRONMENT, worker variables): the service's own,
+            # then each env file's, later files first. Chained, not copied: 200 services naming
+            # one 0.8 MB env file held 200 copies of its values (80 MB).
+            plain: dict[str, str] = {}
+            from_env_files: list[dict[str, str]] = []  # shared between services: read only
             known: dict[str, str] = {}  # what this service's env files set so far
 
             def lookup(name: str, decl: _Decl = decl) -> str | None:
@@ -512,7 +517,7 @@ class _Reader:
                     self.result.skipped.append(_skip(env_path, exc))
                     continue
                 note = f"env_file: {declared_path}" + (f" (copied from {env_path})" if template else "")
-                plain.update(split.plain)
+                from_env_files.insert(0, split.plain)
                 if len(split.recorded) > self.pairs_left:
                     if self.pairs_left >= 0:
                         self.result.skipped.append(_skip(env_path, UnreadableFile(
@@ -567,7 +572,8 @@ class _Reader:
                 workers=decl.workers or 1,
                 env=env,
             )
-            from_settings = workers_from_settings(plain)
+            settings = ChainMap(plain, *from_env_files)
+            from_settings = workers_from_settings(settings)
             if from_settings and not decl.workers:
                 service.workers = from_settings
             if service.environment is None:
@@ -578,7 +584,7 @@ class _Reader:
                     if service.environment:
                         break
             if service.environment is None:
-                service.environment = environment_from_settings(plain, ctx.config.environments)
+                service.environment = environment_from_settings(settings, ctx.config.environments)
             for source, target, loc in decl.secrets:
                 secret_file = self._secret_file(project, decl, source, target, loc)
                 if secret_file is not None:
@@ -589,7 +595,7 @@ class _Reader:
             service.unit = self.unit.id
             service.build_context = decl.build_context
             service.dockerfile = decl.dockerfile
-            service.settings = plain
+            service.settings = settings
             for a in env.values():
                 if a.environment is None and service.environment:
                     env[a.variable] = _with_env(a, service.environment)
