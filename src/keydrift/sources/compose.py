@@ -19,6 +19,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections import ChainMap
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -572,7 +573,7 @@ class _Reader:
                 workers=decl.workers or 1,
                 env=env,
             )
-            settings = ChainMap(plain, *from_env_files)
+            settings: Mapping[str, str] = ChainMap(plain, *from_env_files) if from_env_files else plain
             from_settings = workers_from_settings(settings)
             if from_settings and not decl.workers:
                 service.workers = from_settings
