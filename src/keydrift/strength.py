@@ -197,10 +197,9 @@ def _load_weak() -> tuple[list[bytes], dict[bytes, int], dict[bytes, int]]:
             data = resources.files("keydrift.data").joinpath(KNOWN_WEAK_FILE).read_bytes()
             # The list uses CRLF endings; entry N is line N (1-based) of the shipped file.
             entries = data.split(b"\r\n") if b"\r\n" in data else data.split(b"\n")
-            index: dict[bytes, int] = {}
-            for lineno, entry in enumerate(entries, start=1):
-                if entry and entry not in index:
-                    index[entry] = lineno
+            # Built in C, last line first, so each entry keeps the number of its first line.
+            index = dict(zip(reversed(entries), range(len(entries), 0, -1), strict=True))
+            index.pop(b"", None)
             extra_text = resources.files("keydrift.data").joinpath(EXTRA_WEAK_FILE).read_bytes()
             extra: dict[bytes, int] = {}
             for lineno, line in enumerate(extra_text.split(b"\n"), start=1):

@@ -72,3 +72,48 @@ def test_block_headers_are_not_candidates_but_split_dict_entries_are() -> None:
             b"JWT_SECRET: str = (\n    'y'\n)\n"          # 11-13: line 11
             b"API_TOKEN: 'z'\n")                            # 14
     assert py.candidate_lines(body, names) == {8, 11, 14}
+
+
+def test_fast_walk_records_what_the_standard_node_visitor_records() -> None:
+    """The reader's visitor replaces NodeVisitor's dispatch with a table; over every module of
+    the installed packages that mentions a secret-like name, both walks record the same."""
+    import ast as ast_module
+    import sysconfig
+    from pathlib import Path
+
+    from keydrift.model.config import parse_config
+    from keydrift.sources._support.scriptsupport import ScriptCollector
+    from keydrift.sources.interface import ReadContext
+
+    class Reference(py._Visitor):
+        visit = ast_module.NodeVisitor.visit  # type: ignore[assignment]
+        generic_visit = ast_module.NodeVisitor.generic_visit  # type: ignore[assignment]
+
+    names = NameClassifier(preset_specs())
+    config = parse_config({})
+    compared = recorded = 0
+    for path in sorted(Path(sysconfig.get_paths()["purelib"]).rglob("*.py"))[:4000]:
+        data = path.read_bytes()
+        lines = py.candidate_lines(data, names)
+        if not lines:
+            continue
+        try:
+            tree = ast_module.parse(data)
+        except (SyntaxError, ValueError):
+            continue
+        got = []
+        for visitor_class in (py._Visitor, Reference):
+            ctx = ReadContext(root="/", path=path.name, environment=None, template=False,
+                              tracked=None, config=config, files=frozenset(), names=names,
+                              read_text=lambda p: "", environment_of=lambda p: None,
+                              tracked_of=lambda p: None)
+            collector = ScriptCollector(path.name, ctx, "python")
+            visitor = visitor_class(collector)
+            for node in py._pruned(tree.body, lines):
+                visitor.visit(node)
+            result = collector.finish()
+            got.append((result.assignments, result.code, result.services))
+        assert got[0] == got[1], path
+        compared += 1
+        recorded += len(got[0][0])
+    assert compared > 100 and recorded > 50
