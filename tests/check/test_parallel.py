@@ -172,3 +172,24 @@ def test_every_reader_result_crosses_the_pipe(tmp_path: Path) -> None:
         out = io.BytesIO()
         _ResultPickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(parts)
         assert _ResultUnpickler(io.BytesIO(out.getvalue())).load() == parts
+
+
+def test_a_queue_larger_than_a_default_pipe_is_shared_whole() -> None:
+    """40,000 jobs are 160 KB of queue, more than a pipe holds by default (64 KB): the pipe is
+    enlarged, and every job is done exactly once by one of the two processes."""
+    jobs = list(range(40_000))
+
+    def work(i: int) -> int:
+        time.sleep(0.00002)
+        return i * 2
+
+    run = SplitRun(jobs, work)
+    run.start()
+    assert run.forked
+    mine = {}
+    while (job := run.take()) is not None:
+        mine[job] = work(job)
+    theirs = run.collect(0.0)
+    assert not set(mine) & set(theirs)  # no job done twice
+    assert {**theirs, **mine} == {i: i * 2 for i in jobs}
+    assert mine and theirs  # both processes took jobs

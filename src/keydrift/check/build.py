@@ -174,6 +174,7 @@ def _build(
     if walk:
         # .env files first, then compose (which reads them), then the rest, by reader priority.
         candidates = sorted(walk.candidates, key=lambda c: (c.source.priority, c.rel))
+
         def job(cand: Candidate) -> _Read:
             calls: list[bool] = []
             outcome = _read_one(cand, reader, ctx_for, sources, names, calls)
@@ -322,7 +323,6 @@ class _Read:
     """The strength policy's verdicts on the values it holds (see :func:`_judge`)."""
     dotenv_call: bool = False
     """A Python file that calls python-dotenv (pre-filtered out or not)."""
-
 
 
 def _judge(outcome: _Outcome, names: NameClassifier, seen: set[str]) -> dict[str, Assessment]:

@@ -24,7 +24,6 @@ slower.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import io
 import logging
 import os
@@ -56,7 +55,7 @@ _TOKEN = struct.Struct("<I")
 # The job queue must fit in one pipe buffer (written whole before the fork): 1 MiB is Linux's
 # default /proc/sys/fs/pipe-max-size, 262,144 jobs.
 _MAX_QUEUE_BYTES = 1 << 20
-_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+_F_SETPIPE_SZ = 1031  # Linux's fcntl code; the fcntl module names it only from Python 3.10
 _CHILD_FAILED = 70  # EX_SOFTWARE
 
 
@@ -139,6 +138,8 @@ class SplitRun(Generic[R]):
             # lock, and every token is 4 bytes) or end-of-file.
             queue = b"".join(_TOKEN.pack(i) for i in self.shared)
             if len(queue) > 65536:
+                import fcntl  # POSIX only: can_fork() keeps other systems out of here
+
                 fcntl.fcntl(queue_w, _F_SETPIPE_SZ, _MAX_QUEUE_BYTES)
             os.set_blocking(queue_w, False)  # a pipe smaller than we think must not hang us
             if os.write(queue_w, queue) != len(queue):
