@@ -12,9 +12,10 @@ import random
 from typing import Any
 
 import pytest
+import yaml
 
 from keydrift.sources._support import yamlnodes
-from keydrift.sources._support.yamlnodes import LMap, LSeq, iter_yaml
+from keydrift.sources._support.yamlnodes import LMap, LSeq, iter_yaml, line_of, scalar_text
 from keydrift.sources.interface import UnreadableFile
 
 KEYS = ["apiVersion", "kind", "name", "data", "JWT_SECRET", "a.b", "x-y", "k/v", "on", "yes",
@@ -81,8 +82,8 @@ def _shape(make: Any) -> Any:
 
 def _plain(value: Any) -> Any:
     if isinstance(value, LMap):
-        return ("map", value.line, sorted(value.key_lines.items(), key=repr),
-                sorted(value.texts.items(), key=repr),
+        return ("map", value.line, sorted(((k, line_of(value, k)) for k in value), key=repr),
+                sorted(((k, scalar_text(value, k)) for k in value), key=repr),
                 [(repr(k), type(k).__name__, _plain(v)) for k, v in value.items()])
     if isinstance(value, LSeq):
         return ("seq", value.line, value.item_lines, value.texts, [_plain(v) for v in value])
@@ -112,7 +113,7 @@ def test_many_secret_documents_use_the_simple_reader() -> None:
     docs = list(iter_yaml(text))
     assert len(docs) == 50
     assert docs[49]["metadata"]["name"] == "s49"
-    assert docs[49].key_lines["data"] == 49 * 7 + 5  # six lines and a marker per document
+    assert line_of(docs[49], "data") == 49 * 7 + 5  # six lines and a marker per document
     assert all(yamlnodes._simple_document(c, s) is not yamlnodes._NOT_SIMPLE
                for s, c in yamlnodes._documents(text))
 
@@ -132,3 +133,39 @@ def test_alias_expansion_is_still_bounded(simple: bool) -> None:
     )
     with pytest.raises(UnreadableFile, match="alias bomb"):
         list(iter_yaml(bomb if simple else bomb + "tab:\t1\n"))
+
+
+def _walk_nodes(node: Any, ours: Any, seen: list[int]) -> None:
+    """Compare our mapping's key lines and scalar texts with PyYAML's composed nodes (keys in
+    the same order: merge keys, which we append last, and complex keys are left out)."""
+    if isinstance(node, yaml.MappingNode) and isinstance(ours, LMap):
+        pairs = [(k, v) for k, v in node.value
+                 if isinstance(k, yaml.ScalarNode) and not k.tag.endswith(":merge")]
+        for (key_node, value_node), key in zip(pairs, list(ours), strict=False):
+            if key is not None:  # line_of(m) with no key is the mapping's own line
+                assert line_of(ours, key) == key_node.start_mark.line + 1, key_node.value
+            if isinstance(value_node, yaml.ScalarNode) and ours[key] is not None:
+                assert scalar_text(ours, key) == value_node.value, value_node.value
+                seen[0] += 1
+            _walk_nodes(value_node, ours[key], seen)
+    elif isinstance(node, yaml.SequenceNode) and isinstance(ours, LSeq):
+        for child, item in zip(node.value, ours, strict=False):
+            _walk_nodes(child, item, seen)
+
+
+def test_key_lines_and_scalar_texts_match_pyyaml_nodes() -> None:
+    """Lines are kept as a list in key order and texts only where a value is not its own text;
+    both must still answer what PyYAML's composed nodes say, in small and indexed mappings."""
+    rng = random.Random(77)
+    seen = [0]
+    texts = [_stream(rng) for _ in range(3_000)]
+    texts.append("services:\n" + "".join(f"  s{i}:\n    n: {i}\n    b: yes\n" for i in range(40)))
+    for text in texts:
+        try:
+            ours = list(iter_yaml(text))
+            nodes = list(yaml.compose_all(text, Loader=yaml.CSafeLoader))
+        except (UnreadableFile, yaml.YAMLError):
+            continue
+        for node, doc in zip([n for n in nodes if n is not None], ours, strict=False):
+            _walk_nodes(node, doc, seen)
+    assert seen[0] > 2_000

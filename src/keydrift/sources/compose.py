@@ -74,7 +74,7 @@ def is_compose_name(name: str) -> bool:
     return bool(_COMPOSE_NAME.match(name))
 
 
-@dataclass
+@dataclass(slots=True)
 class _EnvEntry:
     variable: str
     text: str | None  # as written (None: a bare entry, resolved from the shell and .env)
@@ -82,7 +82,7 @@ class _EnvEntry:
     origins: tuple[Origin, ...] = ()
 
 
-@dataclass
+@dataclass(slots=True)
 class _Decl:
     """One service as declared by one file (before merging)."""
 
@@ -94,15 +94,17 @@ class _Decl:
     workers: int | None = None
     command: str | None = None
     env: dict[str, _EnvEntry] = field(default_factory=dict)
-    env_files: list[tuple[str, bool, Location]] = field(default_factory=list)
-    secrets: list[tuple[str, str, Location]] = field(default_factory=list)  # source, target
-    volumes: list[Mount] = field(default_factory=list)
+    # Tuples, not lists: most services have none, and an empty tuple is shared (60,000 services
+    # held 180,000 empty lists).
+    env_files: tuple[tuple[str, bool, Location], ...] = ()
+    secrets: tuple[tuple[str, str, Location], ...] = ()  # source, target
+    volumes: tuple[Mount, ...] = ()
     extends: tuple[str | None, str, Location] | None = None
     build_context: str | None = None
     dockerfile: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Project:
     services: dict[str, _Decl] = field(default_factory=dict)
     secrets: dict[str, tuple[str, str, Location]] = field(default_factory=dict)  # kind, ref, loc
@@ -293,6 +295,9 @@ class _Reader:
         project = _Project()
         for path in files:
             self._merge_file(project, path, depth=0)
+        # The declarations hold what the services need; the parsed documents can go before the
+        # services are built (a 60,000-service file otherwise held both at once).
+        self.docs.clear()
         self._build(project)
         return self.result
 
@@ -409,27 +414,27 @@ class _Reader:
                     path, line_of(env_file, i) if isinstance(env_file, LSeq) else line_of(body, "env_file")
                 )
                 if isinstance(item, str):
-                    decl.env_files.append((_join(directory, self.interp.run(item).text), True, loc))
+                    decl.env_files += ((_join(directory, self.interp.run(item).text), True, loc),)
                 elif isinstance(item, LMap) and isinstance(item.get("path"), str):
                     required = item.get("required", True) is not False
-                    decl.env_files.append(
-                        (_join(directory, self.interp.run(item["path"]).text), required, loc)
+                    decl.env_files += (
+                        (_join(directory, self.interp.run(item["path"]).text), required, loc),
                     )
         secrets = body.get("secrets")
         if isinstance(secrets, LSeq):
             for i, item in enumerate(secrets):
                 loc = Location(path, line_of(secrets, i))
                 if isinstance(item, str):
-                    decl.secrets.append((item, item, loc))
+                    decl.secrets += ((item, item, loc),)
                 elif isinstance(item, LMap) and isinstance(item.get("source"), str):
                     target = item.get("target") if isinstance(item.get("target"), str) else None
-                    decl.secrets.append((item["source"], target or item["source"], loc))
+                    decl.secrets += ((item["source"], target or item["source"], loc),)
         volumes = body.get("volumes")
         if isinstance(volumes, LSeq):
             for item in volumes:
                 mount = self._mount(item, directory)
                 if mount is not None:
-                    decl.volumes.append(mount)
+                    decl.volumes += (mount,)
         build = body.get("build")
         context = build.get("context", ".") if isinstance(build, LMap) else build
         if isinstance(context, str) and "://" not in context and not context.startswith("git@"):
@@ -760,9 +765,9 @@ def _merge(base: _Decl, over: _Decl) -> _Decl:
         )
     merged.build_context = over.build_context or base.build_context
     merged.dockerfile = over.dockerfile or base.dockerfile
-    merged.env_files = [*base.env_files, *[e for e in over.env_files if e not in base.env_files]]
-    merged.secrets = [*base.secrets, *[s for s in over.secrets if s not in base.secrets]]
-    merged.volumes = [*base.volumes, *over.volumes]
+    merged.env_files = (*base.env_files, *[e for e in over.env_files if e not in base.env_files])
+    merged.secrets = (*base.secrets, *[s for s in over.secrets if s not in base.secrets])
+    merged.volumes = (*base.volumes, *over.volumes)
     return merged
 
 

@@ -31,7 +31,7 @@ _NAME = re.compile("[_A-Za-z\u017f\u212a][_A-Za-z0-9\u017f\u212a]*")
 _OPERATORS = (":-", ":?", ":+", "-", "?", "+")
 
 
-@dataclass
+@dataclass(slots=True)
 class Interpolated:
     """The interpolated text plus what happened on the way (names only, never values)."""
 

@@ -9,7 +9,8 @@ expansion is bounded (a "billion laughs" document is a few hundred bytes of nest
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -35,13 +36,31 @@ _KNOWN_TAGS = frozenset(
 
 
 class LMap(dict[Any, Any]):
-    """A mapping with ``line`` (1-based) and ``key_lines``; ``texts`` keeps scalars as written."""
+    """A mapping with ``line`` (1-based) and its keys' lines (:func:`line_of`); ``texts`` keeps
+    scalars as written where that differs from the value."""
 
-    # No per-instance __dict__: a 60,000-service compose file is 180,000 of these.
-    __slots__ = ("key_lines", "line", "texts")
+    # No per-instance __dict__: a 60,000-service compose file is 180,000 of these. ``texts``
+    # holds only the scalars whose value is not their own text (numbers, booleans): a string
+    # value is its text, so most mappings share the empty _NO_TEXTS instead of a dict each.
+    # ``key_lines`` is a list in key order rather than a dict per mapping (the mappings are
+    # never changed once read); a large mapping gets a key index on first look-up.
+    __slots__ = ("_index", "key_lines", "line", "texts")
     line: int
-    key_lines: dict[Any, int]
-    texts: dict[Any, str]
+    key_lines: list[int]
+    texts: Mapping[Any, str]
+    _index: dict[Any, int] | None
+
+    def key_line(self, key: Any) -> int:
+        """The line of ``key`` (the mapping's own line for a key it does not have)."""
+        if len(self) <= _SCAN_KEYS:
+            for candidate, number in zip(self, self.key_lines, strict=True):
+                if candidate == key:
+                    return number
+            return self.line
+        if self._index is None:
+            self._index = {k: i for i, k in enumerate(self)}
+        at = self._index.get(key)
+        return self.line if at is None else self.key_lines[at]
 
 
 class LSeq(list[Any]):
@@ -53,12 +72,27 @@ class LSeq(list[Any]):
     texts: list[str | None]
 
 
+_NO_TEXTS: Mapping[Any, str] = MappingProxyType({})
+_SCAN_KEYS = 16  # up to this many keys a scan is cheaper than an index
+
+
+def _set_text(mapping: LMap, key: Any, value: Any, text: str) -> None:
+    """Keep ``text`` for ``mapping[key]`` unless the value is a string (then it is the text) or
+    null (:func:`scalar_text` never asks)."""
+    if value is None or isinstance(value, str):
+        return
+    texts = mapping.texts if isinstance(mapping.texts, dict) else {}
+    texts[key] = text
+    mapping.texts = texts
+
+
 def load_empty() -> LMap:
     """An empty mapping with the attributes :func:`iter_yaml` mappings have."""
     out = LMap()
     out.line = 1
-    out.key_lines = {}
-    out.texts = {}
+    out.key_lines = []
+    out.texts = _NO_TEXTS
+    out._index = None
     return out
 
 
@@ -67,7 +101,7 @@ def line_of(container: Any, key: Any = None) -> int | None:
     if key is None:
         return getattr(container, "line", None)
     if isinstance(container, LMap):
-        return container.key_lines.get(key, container.line)
+        return container.key_line(key)
     if isinstance(container, LSeq) and isinstance(key, int) and 0 <= key < len(container):
         return container.item_lines[key]
     return None
@@ -78,11 +112,14 @@ def scalar_text(container: Any, key: Any) -> str | None:
     value = container[key]
     if value is None or isinstance(value, LMap | LSeq):
         return None
-    if isinstance(container, LMap | LSeq):
-        texts = container.texts
-        text = texts.get(key) if isinstance(texts, dict) else texts[key]
+    if isinstance(container, LMap):
+        text = container.texts.get(key)
         if text is not None:
             return text
+    elif isinstance(container, LSeq):
+        item_text: str | None = container.texts[key]
+        if item_text is not None:
+            return item_text
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -214,7 +251,6 @@ def _simple_document(chunk: str, start: int, cache: dict[str, Any] | None = None
                 stack.append((indent, child))
             else:
                 owner[pkey] = None
-                owner.texts[pkey] = ""
         if root is None:
             if indent != 0:
                 return _NOT_SIMPLE
@@ -228,25 +264,22 @@ def _simple_document(chunk: str, start: int, cache: dict[str, Any] | None = None
         key = _plain(m.group(2), cache)
         if key in mapping or key is _NOT_SIMPLE:
             return _NOT_SIMPLE  # PyYAML's path reports duplicates
-        mapping.key_lines[key] = number
+        mapping.key_lines.append(number)  # the key is set below, in the same order
         plain, single, double = m.group(3), m.group(4), m.group(5)
         if plain is not None:
             value = _plain(plain, cache)
             if value is _NOT_SIMPLE:
                 return _NOT_SIMPLE
             mapping[key] = value
-            mapping.texts[key] = plain
+            _set_text(mapping, key, value, plain)
         elif single is not None or double is not None:
-            text = single if single is not None else double
-            mapping[key] = text
-            mapping.texts[key] = text
+            mapping[key] = single if single is not None else double
         else:
             mapping[key] = None  # set for now; the next lines may give a nested mapping
             pending = (mapping, key, indent, number)
     if pending is not None:
         owner, pkey, _, _ = pending
         owner[pkey] = None
-        owner.texts[pkey] = ""
     if root is None and first:
         return _EMPTY  # an explicit empty document: PyYAML gives a null scalar
     return root
@@ -255,8 +288,9 @@ def _simple_document(chunk: str, start: int, cache: dict[str, Any] | None = None
 def _new_map(line: int) -> LMap:
     out = LMap()
     out.line = line
-    out.key_lines = {}
-    out.texts = {}
+    out.key_lines = []
+    out.texts = _NO_TEXTS
+    out._index = None
     return out
 
 
@@ -330,10 +364,7 @@ def _convert(node: yaml.Node, budget: _Budget, repeated: bool = False) -> Any:
             seq.texts.append(item.value if isinstance(item, yaml.ScalarNode) else None)
         return seq
     if isinstance(node, yaml.MappingNode):
-        out = LMap()
-        out.line = node.start_mark.line + budget.offset
-        out.key_lines = {}
-        out.texts = {}
+        out = _new_map(node.start_mark.line + budget.offset)
         merged: list[LMap] = []
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE:
@@ -351,17 +382,17 @@ def _convert(node: yaml.Node, budget: _Budget, repeated: bool = False) -> Any:
                 line = key_node.start_mark.line + budget.offset
                 raise UnreadableFile(f"{what} (line {line}); compose and kubectl refuse it", line)
             out[key] = _convert(value_node, budget, repeated)
-            out.key_lines[key] = key_node.start_mark.line + budget.offset
+            out.key_lines.append(key_node.start_mark.line + budget.offset)
             if isinstance(value_node, yaml.ScalarNode):
-                out.texts[key] = value_node.value
+                _set_text(out, key, out[key], value_node.value)
         # `<<: *anchor` merges keys the mapping does not set itself (YAML merge key).
         for source in merged:
             for key, value in source.items():
                 if key not in out:
                     out[key] = value
-                    out.key_lines[key] = source.key_lines.get(key, source.line)
+                    out.key_lines.append(source.key_line(key))
                     if key in source.texts:
-                        out.texts[key] = source.texts[key]
+                        _set_text(out, key, value, source.texts[key])
         return out
     return None  # pragma: no cover - no other node kinds
 
