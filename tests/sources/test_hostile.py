@@ -216,3 +216,22 @@ def test_long_line_check_matches_splitting_into_lines() -> None:
         assert got == want
         refused += want
     assert 5 < refused < 55
+
+
+def test_kubernetes_file_read_up_to_its_document_bound(tmp_path: Path) -> None:
+    """100,000 Secret documents of distinct values took 11 s: a file is read up to
+    MAX_DOCUMENTS, and the rest is reported as not checked (never dropped silently)."""
+    from keydrift.sources.kubernetes import MAX_DOCUMENTS
+
+    docs = [
+        f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: s{i}\nstringData:\n"
+        f"  JWT_SECRET: value-{i:06d}-abcdefghijklmnopqrstuvwxyz\n"
+        for i in range(MAX_DOCUMENTS + 5)
+    ]
+    write_tree(tmp_path, {"secrets.yaml": "---\n".join(docs)})
+    model = build_model([str(tmp_path)], jobs=1)
+    reasons = [s.reason for s in model.skipped if s.location.path == "secrets.yaml"]
+    assert reasons == [f"more than {MAX_DOCUMENTS} documents; the rest are not checked"]
+    stores = {a.value.reveal_text() for a in model.assignments if a.value is not None}
+    assert f"value-{MAX_DOCUMENTS - 1:06d}-abcdefghijklmnopqrstuvwxyz" in stores
+    assert f"value-{MAX_DOCUMENTS:06d}-abcdefghijklmnopqrstuvwxyz" not in stores
