@@ -235,3 +235,15 @@ def test_kubernetes_file_read_up_to_its_document_bound(tmp_path: Path) -> None:
     stores = {a.value.reveal_text() for a in model.assignments if a.value is not None}
     assert f"value-{MAX_DOCUMENTS - 1:06d}-abcdefghijklmnopqrstuvwxyz" in stores
     assert f"value-{MAX_DOCUMENTS:06d}-abcdefghijklmnopqrstuvwxyz" not in stores
+
+
+def test_kubernetes_kind_that_is_not_a_string_is_no_object(tmp_path: Path) -> None:
+    """`kind: {name: api}` (a flow mapping) made the reader hash a mapping and crash; found by
+    bench/fuzz_check.py. Such a document is no object kubectl would apply: nothing is read."""
+    write_tree(tmp_path, {
+        "k8s/a.yaml": "apiVersion: v1\nkind: {name: api, namespace: production}\ndata:\n"
+                      "  JWT_SECRET: a0Q4dlEybVo3eFI0dE45cEwzd1M2eUIxY0Y1aEowZ1U=\n",
+        "k8s/b.yaml": "apiVersion: v1\nkind: [Secret]\nstringData:\n  JWT_SECRET: x\n",
+    })
+    model = build_model([str(tmp_path)], jobs=1)
+    assert model.assignments == [] and model.skipped == []

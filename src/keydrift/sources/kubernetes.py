@@ -130,6 +130,8 @@ class KubernetesSource(Source):
 
     def _object(self, obj: LMap, path: str, ctx: ReadContext, result: SourceResult) -> None:
         kind = obj.get("kind")
+        if not isinstance(kind, str):
+            return  # `kind: {..}` or a list: no object kubectl would apply (and not hashable)
         meta = obj.get("metadata")
         meta = meta if isinstance(meta, LMap) else load_empty()
         name = str(meta.get("name") or "")
