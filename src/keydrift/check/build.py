@@ -46,6 +46,7 @@ from keydrift.model.types import (
     UnitKind,
 )
 from keydrift.presets.interface import Preset, all_presets
+from keydrift.rules._common import judged_as_secret
 from keydrift.sources._support.envinfer import (
     environment_from_name,
     environment_from_path,
@@ -66,7 +67,6 @@ from keydrift.sources.interface import (
 )
 from keydrift.spec import SecretSpec, normalize_environment
 from keydrift.strength import Assessment, assess
-from keydrift.values import ValueKind, value_kind
 
 __all__ = ["build_model", "preset_specs"]
 
@@ -342,7 +342,7 @@ def _judge(outcome: _Outcome, names: NameClassifier, seen: set[str]) -> dict[str
         if key in seen:
             continue
         seen.add(key)
-        if value_kind(a.value.reveal_text(), a.variable) is ValueKind.SECRET:
+        if judged_as_secret(a):  # the rules' own test, so they find these verdicts
             found[key] = assess(a.value)
     return found
 

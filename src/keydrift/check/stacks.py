@@ -30,16 +30,15 @@ _ENV_FILE_READERS = (
      re.compile(r"kubectl\b[^\n`]*?--from-env-file[= ]+([^\s`'\"]+)")),
 )
 _DOTENV_CALL = re.compile(rb"\b(?:load_dotenv|dotenv_values)\s*\(")
-_MAX_PY_FILES = 2000
+_MAX_FILES = 400
+_MAX_BYTES = 512 * 1024
+_MAX_STACKS = 200
 
 
 def loads_python_dotenv(data: bytes) -> bool:
     """The code calls python-dotenv's ``load_dotenv`` or ``dotenv_values``."""
     # `in` first: the regex (which starts at a word boundary) scans far slower than memchr.
     return b"dotenv" in data and _DOTENV_CALL.search(data) is not None
-_MAX_FILES = 400
-_MAX_BYTES = 512 * 1024
-_MAX_STACKS = 200
 
 
 class ComposeStacks:
@@ -57,7 +56,8 @@ class ComposeStacks:
         self._is_compose = is_compose
         self._stacks: list[tuple[str, ...]] | None = None
         self._env_readers: dict[str, set[str]] = {}
-        self._python_dotenv: bool | None = None
+        # Told by the read phase, which sees every Python file's bytes (python_dotenv_seen).
+        self._python_dotenv = False
 
     def stacks_with(self, path: str) -> tuple[tuple[str, ...], ...]:
         if self._stacks is None:
@@ -71,7 +71,7 @@ class ComposeStacks:
         if self._stacks is None:
             self._stacks = self._scan()
         found = set(self._env_readers.get(path, ()))
-        if self._uses_python_dotenv():
+        if self._python_dotenv:
             found.add("python-dotenv")
         return frozenset(found)
 
@@ -79,19 +79,6 @@ class ComposeStacks:
         """What the read phase saw: whether any Python file it read calls python-dotenv (so the
         tree need not be read again to find out)."""
         self._python_dotenv = found
-
-    def _uses_python_dotenv(self) -> bool:
-        if self._python_dotenv is None:
-            self._python_dotenv = False
-            for path in sorted(f for f in self._files if f.endswith(".py"))[:_MAX_PY_FILES]:
-                try:
-                    text = self._read(path)
-                except UnreadableFile:
-                    continue
-                if _DOTENV_CALL.search(text.encode("utf-8", "surrogatepass")):
-                    self._python_dotenv = True
-                    break
-        return self._python_dotenv
 
     def _scan(self) -> list[tuple[str, ...]]:
         found: dict[tuple[str, ...], None] = {}
