@@ -23,6 +23,7 @@ from keydrift.model.types import CodeRead, FallbackKind, Location
 from keydrift.sources._support.cliargs import pairs_from_args, split_command
 from keydrift.sources._support.envinfer import environment_from_name
 from keydrift.sources._support.prefilter import LinePrefilter
+from keydrift.sources._support.pystatements import statement_source
 from keydrift.sources._support.scriptsupport import ScriptCollector
 from keydrift.sources.interface import ReadContext, Source, SourceResult, UnreadableFile
 
@@ -405,6 +406,31 @@ def _pruned(body: list[ast.stmt], lines: set[int] | list[int]) -> list[ast.AST]:
     return out
 
 
+# Below this size a module is parsed whole: cutting it down would save less than it costs.
+_CUT_MIN_CHARS = 16 * 1024
+
+
+def _parse(text: str, path: str, lines: set[int]) -> ast.Module:
+    """The module's tree, or one holding only the top-level statements that span ``lines``
+    (node for node the same, since nothing else is walked; see :mod:`pystatements`). A
+    syntax error elsewhere in a large module therefore hides nothing that can be read."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SyntaxWarning for odd escapes in old code
+        if len(text) >= _CUT_MIN_CHARS:
+            cut = statement_source(text, lines)
+            if cut is not None:
+                try:
+                    return ast.parse(cut, filename=path)
+                except (SyntaxError, ValueError, RecursionError, MemoryError):
+                    pass  # the whole file decides, as if it had not been cut
+        try:
+            return ast.parse(text, filename=path)
+        except SyntaxError as exc:
+            raise UnreadableFile("not valid Python (syntax error)", exc.lineno) from None
+        except (ValueError, RecursionError, MemoryError):
+            raise UnreadableFile("not parseable as Python") from None
+
+
 class PythonSource(Source):
     """``*.py`` files that mention secrets."""
 
@@ -422,14 +448,7 @@ class PythonSource(Source):
         lines = candidate_lines(text.encode("utf-8", "surrogatepass"), ctx.names)
         if not lines:
             return SourceResult()
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # SyntaxWarning for odd escapes in old code
-                tree = ast.parse(text, filename=path)
-        except SyntaxError as exc:
-            raise UnreadableFile("not valid Python (syntax error)", exc.lineno) from None
-        except (ValueError, RecursionError, MemoryError):
-            raise UnreadableFile("not parseable as Python") from None
+        tree = _parse(text, path, lines)
         collector = ScriptCollector(path, ctx, self.kind)
         visitor = _Visitor(collector)
         # Only statements that span a candidate line are walked: parsing is C, walking is not.
