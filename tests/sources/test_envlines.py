@@ -15,7 +15,8 @@ import re
 import pytest
 from dotenv.parser import parse_stream
 
-from keydrift.sources._support.envlines import _PLAIN, dotenv_bindings
+from keydrift.sources._support.composeenv import ComposeEnvError
+from keydrift.sources._support.envlines import _PLAIN, dotenv_bindings, shared_lines
 
 _NEWLINE = re.compile(r"\r\n|\n|\r")
 _LEADING = re.compile(r"\s*")
@@ -116,3 +117,49 @@ def test_line_is_the_key_line() -> None:
 def test_plain_lines_never_reach_python_dotenv() -> None:
     # A value python-dotenv would read differently if it were quoted must still be exact.
     assert _ours("K=a'b\nL=x y z\nM=${N}\n") == [("K", "a'b", 1), ("L", "x y z", 2), ("M", "${N}", 3)]
+
+
+SHARED_VALUES = [
+    *PLAIN_VALUES, '"a b"', "'a b'", '""', "''", '"${X} $Y"', "'${X}'", '"é #x"', "'\x0b\x85'",
+    "a # c", "a  #c", "a\t#c", " #c", "#c", '"q" # c', "'q'  #c", '"q"#c', '"q" ', "a #",
+    '"a\\"', '"a\'b"', "'a\"b'", '"unterminated', "'a' b",
+]
+
+
+def test_plain_files_read_alike_by_the_shared_path_python_dotenv_and_compose() -> None:
+    """:func:`shared_lines` gives both parsers' answers at once for files of simple lines: over
+    generated files it must match python-dotenv (through ``dotenv_bindings``, itself held to
+    python-dotenv above) and the Compose parser, or decline."""
+    from keydrift.sources._support.composeenv import parse_compose_env
+    from keydrift.sources.dotenv import DotenvFile
+
+    rng = random.Random(20261128)
+    accepted = declined = 0
+    comments = ["#", "# c", "#KEY=value", "# a 'quoted' \"note\" = $x", "#\t\x0b\x85\u2028 odd"]
+    for _ in range(10_000):
+        parts = []
+        for _ in range(rng.randint(0, 12)):
+            roll = rng.random()
+            if roll < 0.15:
+                parts.append(rng.choice(comments))
+            elif roll < 0.25:
+                parts.append("")
+            elif roll < 0.97:
+                parts.append(rng.choice(KEYS[:4]) + "=" + rng.choice(SHARED_VALUES))
+            else:
+                parts.append(rng.choice(PREFIXES) + rng.choice(KEYS) + rng.choice(SEPARATORS)
+                             + rng.choice(TRICKY_VALUES))
+        text = rng.choice(["\n", "\n", "\r\n"]).join(parts) + rng.choice(["", "\n", "\n\n"])
+        fast = DotenvFile.parse(text)
+        try:
+            compose = parse_compose_env(text)
+        except ComposeEnvError:
+            compose = None
+        assert fast.bindings == dotenv_bindings(text), repr(text)
+        assert fast.compose == compose, repr(text)
+        if shared_lines(text) is None:
+            declined += 1
+        else:
+            accepted += 1
+            assert fast.compose_error is None
+    assert accepted > 2_500 and declined > 2_500  # both paths were exercised

@@ -105,6 +105,7 @@ class NameClassifier:
             dict.fromkeys([file_suffix, *(s.file_suffix for s in fresh)])
         )
         self._memo: dict[str, bool] = {}
+        self._spec_variable = SecretSpec.any_variable_pattern(self.specs)
         templates = [t for s in self.specs for t in (*s.variables, *s.previous_variables)]
         parts = {_WORDS}
         words = set(_BASE_WORDS)
@@ -136,7 +137,7 @@ class NameClassifier:
             return False
         if self.file_pointer_base(name) is not None or name.endswith("_file"):
             return False  # a path to a secret, read by the resolver; the file itself is the secret
-        if any(spec.matches_variable(name) for spec in self.specs):
+        if self._spec_variable.match(name) is not None:
             return True
         split = _CAMEL.sub("_", name)
         if not _SECRET_PARTS.search(split):

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple
 
 from dotenv.variables import parse_variables
 
@@ -28,11 +29,12 @@ from keydrift.sources._support.composeenv import (
     ComposeBinding,
     ComposeEnvError,
     ComposeValue,
+    Kind,
     parse_compose_env,
     resolve_compose_env,
 )
 from keydrift.sources._support.envinfer import environment_from_variable
-from keydrift.sources._support.envlines import EnvBinding, dotenv_bindings
+from keydrift.sources._support.envlines import EnvBinding, dotenv_bindings, shared_lines
 from keydrift.sources.interface import ReadContext, Source, SourceResult
 
 __all__ = [
@@ -46,9 +48,12 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class DotenvEntry:
-    """One ``KEY=value`` line as several readers see it."""
+_COMPOSE_KIND: dict[str, Kind] = {"": "unquoted", '"': "double", "'": "single"}
+
+
+class DotenvEntry(NamedTuple):
+    """One ``KEY=value`` line as several readers see it (a tuple: a tree's ``.env`` files hold
+    tens of thousands of them)."""
 
     key: str
     line: int
@@ -97,6 +102,13 @@ class DotenvFile:
 
     @classmethod
     def parse(cls, text: str) -> DotenvFile:
+        shared = shared_lines(text)
+        if shared is not None:  # most files: python-dotenv and Compose split each line alike
+            return cls(
+                [EnvBinding(b.key, b.value, b.line, b.original) for b in shared],
+                [ComposeBinding(b.key, b.line, _COMPOSE_KIND[b.quote], b.value) for b in shared],
+                None,
+            )
         try:
             statements: list[ComposeBinding] | None = parse_compose_env(text)
             error = None
@@ -180,15 +192,23 @@ class DotenvFile:
         return out
 
     def _merge(self, values: list[ComposeValue] | None) -> list[DotenvEntry]:
+        bindings = self.bindings
         composed: dict[tuple[int, str], tuple[str | None, tuple[str, ...], tuple[str, ...]]] = {}
+        paired: list[ComposeValue] | None = None
         if values is not None:
-            for v in values:
-                composed[(v.binding.line, v.binding.key)] = (
-                    v.value, v.missing, v.required_missing
-                )
+            if len(values) == len(bindings) and all(
+                v.binding.line == b.line and v.binding.key == b.key
+                for v, b in zip(values, bindings, strict=True)
+            ):
+                paired = values  # both parsers saw the same lines (nearly every file)
+            else:
+                for v in values:
+                    composed[(v.binding.line, v.binding.key)] = (
+                        v.value, v.missing, v.required_missing
+                    )
         out: list[DotenvEntry] = []
         py_env: dict[str, str | None] = {}
-        for b in self.bindings:
+        for i, b in enumerate(bindings):
             value = b.value
             dotenv_value: str | None
             literal: str | None = None
@@ -203,7 +223,11 @@ class DotenvFile:
                 rhs = body[body.find("=") + 1 :]
                 literal = rhs.split("\n", 1)[0].rstrip("\r")
             py_env[b.key] = dotenv_value
-            compose_value, missing, required = composed.pop((b.line, b.key), (None, (), ()))
+            if paired is not None:
+                v = paired[i]
+                compose_value, missing, required = v.value, v.missing, v.required_missing
+            else:
+                compose_value, missing, required = composed.pop((b.line, b.key), (None, (), ()))
             multiline = "\n" in b.original.rstrip("\r\n")
             out.append(
                 DotenvEntry(b.key, b.line, dotenv_value, compose_value, literal, value, multiline,
@@ -213,7 +237,7 @@ class DotenvFile:
         for (line, key), (compose_value, missing, required) in composed.items():
             if key and compose_value is not None:
                 out.append(DotenvEntry(key, line, None, compose_value, None, None, False, missing, required))
-        if len(out) > len(self.bindings):
+        if len(out) > len(bindings):
             out.sort(key=lambda e: e.line)
         return out
 

@@ -29,6 +29,7 @@ __all__ = [
     "ComposeBinding",
     "ComposeEnvError",
     "ComposeValue",
+    "Kind",
     "parse_compose_env",
     "resolve_compose_env",
 ]

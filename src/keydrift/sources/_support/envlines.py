@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 from dotenv.parser import Position, Reader, parse_binding
 
-__all__ = ["EnvBinding", "dotenv_bindings"]
+__all__ = ["EnvBinding", "SharedLine", "dotenv_bindings", "shared_lines"]
 
 
 class EnvBinding(NamedTuple):
@@ -44,6 +44,19 @@ _PLAIN = re.compile(
     r"([A-Za-z_][A-Za-z0-9_]*)=((?:" + _VALUE_CHAR + r"(?:[ !$-&(-\[\]-~]*" + _VALUE_CHAR
     + r")?)?)(\r\n|\n|\r|\Z)"
 )
+# Lines every reader (python-dotenv, Compose, `docker run --env-file`) splits alike: empty,
+# a `#` comment, or `KEY=` and a plain value, or a quoted one without backslashes or line
+# breaks, then perhaps spaces and a comment (a plain value must not be empty then: Compose
+# would take the comment as the value).
+_PLAIN_VALUE = _VALUE_CHAR + r"(?:[ !$-&(-\[\]-~]*" + _VALUE_CHAR + r")?"
+_COMMENT = r"(?: +#[^\n\r]*)?"
+_SHARED_BINDING = (
+    r"([A-Za-z_][A-Za-z0-9_]*)=(?:\"([^\"\\\n\r]*)\"" + _COMMENT + r"|'([^'\\\n\r]*)'" + _COMMENT
+    + r"|(" + _PLAIN_VALUE + r")" + _COMMENT + r"|)"
+)
+_SHARED_LINE = r"(?:#[^\n\r]*|" + _SHARED_BINDING + r")?"
+_SHARED_TEXT = re.compile(r"(?:" + _SHARED_LINE + r"\n)*" + _SHARED_LINE)
+_BINDING_LINE = re.compile(r"(?m)^" + _SHARED_BINDING + r"$")
 # python-dotenv skips `\s*` (any Unicode whitespace, line breaks included) before a binding.
 _SPACE = re.compile(r"\s*")
 
@@ -94,6 +107,44 @@ def dotenv_bindings(text: str) -> list[EnvBinding]:
             out.append(EnvBinding(binding.key, binding.value, line, text[pos:end]))
         line = reader.position.line
         pos = end
+    return out
+
+
+class SharedLine(NamedTuple):
+    """A binding every reader splits alike: ``value`` is the text between the quotes (``quote``
+    is ``"``, ``'`` or empty), comment and spaces before it left out; ``original`` is the line,
+    its line break included."""
+
+    key: str
+    value: str
+    quote: str
+    line: int
+    original: str
+
+
+def shared_lines(text: str) -> list[SharedLine] | None:
+    """The bindings of ``text`` when every line is one every reader splits alike (see
+    ``_SHARED_LINE``), else ``None``: the text is then parsed by each reader's own rules.
+    The differential tests against python-dotenv and the Compose parser
+    (``tests/sources/test_envlines.py``) hold this path to them."""
+    if _SHARED_TEXT.fullmatch(text) is None:
+        return None
+    out: list[SharedLine] = []
+    line = 1
+    at = 0
+    n = len(text)
+    for m in _BINDING_LINE.finditer(text):
+        start, end = m.span()
+        line += text.count("\n", at, start)
+        at = start
+        key, double, single, plain = m.group(1, 2, 3, 4)
+        original = text[start : end + 1] if end < n else text[start:end]
+        if double is not None:
+            out.append(SharedLine(key, double, '"', line, original))
+        elif single is not None:
+            out.append(SharedLine(key, single, "'", line, original))
+        else:
+            out.append(SharedLine(key, plain or "", "", line, original))
     return out
 
 
