@@ -65,11 +65,48 @@ def test_forked_reading_gives_the_same_report_as_one_process(
     single = run_check([str(root)], jobs=1)
     with caplog.at_level(logging.DEBUG, logger="keydrift.check"):
         split = run_check([str(root)])
-    assert any("read" in r.message and "forked child" in r.message for r in caplog.records), [
+    assert any("files done in a forked child" in r.message for r in caplog.records), [
         r.message for r in caplog.records]
     assert len(single.findings) > 20  # both shares carry findings
     assert render(split, "json") == render(single, "json")
     assert json.loads(render(split, "json"))["summary"]["files_checked"] > 200
+
+
+def test_rules_shared_with_a_forked_child_give_the_same_report(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A model large enough to share its rules: each rule runs whole in one process, and the
+    findings merge in rule order (first of two findings with one id kept, as in one process)."""
+    rng = random.Random(9)
+    files = {}
+    for env in ("staging", "production", "dev"):
+        lines = [f"SERVICE_{i}_API_TOKEN={rng.getrandbits(160):040x}" for i in range(700)]
+        lines += [f"SERVICE_{i}_PASSWORD=changeme-{i % 3}" for i in range(120)]
+        files[f".env.{env}"] = "\n".join(lines) + "\n"
+        files[f"deploy/{env}.sh"] = "".join(
+            f"export SERVICE_{i}_API_TOKEN={rng.getrandbits(160):040x}\n" for i in range(0, 700, 7))
+    root = tree(tmp_path / "repo", files)
+    assert len(build_model([str(root)], jobs=1).assignments) >= 2_000  # over the threshold
+    single = run_check([str(root)], jobs=1)
+    with caplog.at_level(logging.DEBUG, logger="keydrift.check"):
+        split = run_check([str(root)])
+    assert any("rules done in a forked child" in r.message for r in caplog.records), [
+        r.message for r in caplog.records]
+    assert len({f.rule for f in single.findings}) >= 3 and len(single.findings) > 100
+    assert render(split, "json") == render(single, "json")
+
+
+def test_a_check_leaves_the_cyclic_collector_as_it_found_it(tmp_path: Path) -> None:
+    import gc
+
+    root = tree(tmp_path / "repo", {".env": "JWT_SECRET=changeme\n"})
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            run_check([str(root)], jobs=1)
+            assert gc.isenabled() is enabled
+    finally:
+        gc.enable()
 
 
 def test_what_is_checked_does_not_depend_on_what_was_read_before(tmp_path: Path) -> None:

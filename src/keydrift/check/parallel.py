@@ -41,7 +41,7 @@ from keydrift.secret import SecretValue
 
 log = logging.getLogger("keydrift.check")
 
-__all__ = ["SplitRun", "can_fork"]
+__all__ = ["SplitRun", "can_fork", "shared_map"]
 
 R = TypeVar("R")
 
@@ -110,9 +110,15 @@ class SplitRun(Generic[R]):
     each job it returns; ``collect()`` (always, even on error: it reaps the child)."""
 
     def __init__(
-        self, shared: Sequence[int], work: Callable[[int], R], *, min_wait_s: float = _MIN_WAIT_S
+        self,
+        shared: Sequence[int],
+        work: Callable[[int], R],
+        *,
+        min_wait_s: float = _MIN_WAIT_S,
+        noun: str = "files",
     ) -> None:
         self.shared = list(shared)
+        self.noun = noun  # what a job is, for the debug log
         self.work = work
         self.min_wait_s = min_wait_s
         self._pid: int | None = None
@@ -212,9 +218,9 @@ class SplitRun(Generic[R]):
         if got is None:
             got = {}
             if forked:
-                log.debug("the forked reader failed or overran; reading its files here")
+                log.debug("the forked child failed or overran; doing its %s here", self.noun)
         elif forked:
-            log.debug("read %d files in a forked child", len(got))
+            log.debug("%d %s done in a forked child", len(got), self.noun)
         mine = set(self._taken)
         for job in self.shared:
             if job not in mine and job not in got:
@@ -264,6 +270,31 @@ class SplitRun(Generic[R]):
             if fd is not None:
                 os.close(fd)
         self._pid = self._fd = self._queue = None
+
+
+def shared_map(
+    jobs: Sequence[int], work: Callable[[int], R], *, fork: bool, noun: str
+) -> dict[int, R]:
+    """``work(i)`` for every job, shared with a forked child when ``fork`` (see
+    :class:`SplitRun`; ``noun`` says what a job is, for the debug log); the results are the
+    same either way."""
+    if not fork:
+        return {job: work(job) for job in jobs}
+    split: SplitRun[R] = SplitRun(jobs, work, noun=noun)
+    split.start()
+    out: dict[int, R] = {}
+    began = time.monotonic()
+    try:
+        for _ in range(len(split.shared)):
+            job = split.take()
+            if job is None:
+                break
+            out[job] = work(job)
+    except BaseException:
+        split.abandon()
+        raise
+    out.update(split.collect(time.monotonic() - began))
+    return out
 
 
 def _kill(pid: int) -> None:

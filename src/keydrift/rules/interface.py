@@ -22,8 +22,11 @@ __all__ = [
     "Rule",
     "RuleInfo",
     "Severity",
+    "active_rules",
     "all_rules",
+    "merge_findings",
     "rule_by_id",
+    "rule_findings",
     "run_rules",
 ]
 
@@ -127,15 +130,39 @@ def run_rules(
     ``severity`` maps rule ids to ``error``/``warning``/``note``/``off`` and defaults to the
     model's configuration; ``off`` disables a rule.
     """
-    overrides = dict(model.config.severity if severity is None else severity)
+    active = active_rules(model, rules=rules, severity=severity)
     model.memo.clear()  # the rules' caches hold for one run over the model as it is now
+    return merge_findings([rule_findings(model, rule, level) for rule, level in active])
+
+
+def active_rules(
+    model: Model,
+    *,
+    rules: Sequence[Rule] | None = None,
+    severity: Mapping[str, str] | None = None,
+) -> list[tuple[Rule, str | None]]:
+    """The rules to run, each with its severity override (``None``: the rule's own), in
+    order; rules set to ``off`` are left out."""
+    overrides = dict(model.config.severity if severity is None else severity)
+    return [
+        (rule, overrides.get(rule.id))
+        for rule in (all_rules() if rules is None else rules)
+        if overrides.get(rule.id) != "off"
+    ]
+
+
+def rule_findings(model: Model, rule: Rule, level: str | None) -> list[Finding]:
+    """``rule``'s findings over ``model``, at severity ``level`` when given."""
+    return [
+        raw if level is None else raw.with_severity(Severity(level)) for raw in rule.check(model)
+    ]
+
+
+def merge_findings(per_rule: Iterable[list[Finding]]) -> list[Finding]:
+    """Findings of rules run in order, sorted. Two findings with one id would be
+    indistinguishable in a baseline: the first is kept."""
     out: dict[str, Finding] = {}
-    for rule in all_rules() if rules is None else rules:
-        level = overrides.get(rule.id)
-        if level == "off":
-            continue
-        for raw in rule.check(model):
-            found = raw if level is None else raw.with_severity(Severity(level))
-            # Two findings with one id would be indistinguishable in a baseline; keep the first.
-            out.setdefault(found.finding_id, found)
+    for found in per_rule:
+        for finding in found:
+            out.setdefault(finding.finding_id, finding)
     return sorted(out.values(), key=Finding.sort_key)
