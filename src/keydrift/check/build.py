@@ -307,9 +307,7 @@ def _root(paths: list[str]) -> str:
 
 # Readers that need nothing another file's reading leaves behind (compose reads the `.env`
 # files read before it, and `.env` files are cached for it), so they may run in the child.
-_OFFLOADABLE = frozenset({
-    "dotenv", "python", "kubernetes", "kustomize", "shell", "json-config", "dockerfile",
-})
+_OFFLOADABLE = frozenset({"python", "kubernetes", "kustomize", "shell", "json-config", "dockerfile"})
 # Below this many bytes to hand over, a fork and the result transfer cost more than they save.
 _MIN_OFFLOAD_BYTES = 512 * 1024
 
