@@ -12,7 +12,9 @@ as a user would, measuring wall time, CPU time and peak RSS of the process:
   line in ten secret-like) named by 10 and by 200 services;
 * ``compose-60000-services``: a compose file with 60,000 services and no aliases (must be read,
   not refused as an alias bomb);
-* ``secrets-100000-docs``: 100,000 Kubernetes Secret documents in one 9 MB file.
+* ``secrets-100000-docs``: 100,000 Kubernetes Secret documents in one 9 MB file;
+* ``python-brackets-line``: a 4.9 MB Python module whose one long line nests brackets and
+  strings (``f("a", ["b", {"c": ...``) between secret assignments, for the statement scan.
 """
 
 from __future__ import annotations
@@ -98,6 +100,17 @@ def secrets_100000(root: str) -> None:
     _write(root, "secrets.yaml", "---\n".join(docs))
 
 
+def python_brackets_line(root: str) -> None:
+    unit = '(f("a", ["b", {"c": '
+    depth = 40
+    line = "X = " + (unit * depth) + "1" + "}]))" * depth + "\n"
+    body = [line if i % 2 else 'JWT_SECRET = "changeme"\n' for i in range(4000)]
+    text = "".join(body)
+    while len(text) < 4_900_000:
+        text += text[: 4_900_000 - len(text)]
+    _write(root, "settings.py", text[: text.rfind("\n") + 1])
+
+
 TREES = {
     "nested-interpolation": nested_interpolation,
     "env-file-10-services": env_file_10_services,
@@ -105,6 +118,7 @@ TREES = {
     "plain-env-200-services": plain_env(200),
     "compose-60000-services": compose_60000,
     "secrets-100000-docs": secrets_100000,
+    "python-brackets-line": python_brackets_line,
 }
 
 

@@ -127,3 +127,11 @@ def test_a_syntax_error_in_the_secret_statement_skips_the_file_with_its_line(
     assert skipped.reason == "not valid Python (syntax error)" and skipped.location.line == 101
     assert not any(loc.path == "settings.py" for f in result.findings for loc in f.locations)
     assert line == 301
+
+
+def test_docstrings_and_strings_next_to_quotes_are_understood() -> None:
+    text = ('"""Settings.\n\nJWT_SECRET = "doc"\n"""\nA = ""\nB = \'\'\nC = """x"y"""\n'
+            "D = f'{A!r}' 'z'\nJWT_SECRET = 'real'\n")
+    cut = statement_source(text, {9})
+    assert cut is not None
+    assert _walked(ast.parse(cut), {9}) == _walked(ast.parse(text), {9})

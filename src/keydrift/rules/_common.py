@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, TypeVar
 
 from keydrift.keys import short
@@ -205,12 +204,22 @@ def is_file_pointer(model: Model, variable: str) -> bool:
 
     Spec templates like ``JWT_SECRET_{ENV}`` would otherwise match it with ENV=FILE.
     """
-    return _file_pointer(variable, tuple(model.specs))
+    return memo(model, "file-pointer", variable, lambda: _file_pointer(model, variable))
 
 
-@lru_cache(maxsize=65536)
-def _file_pointer(variable: str, specs: tuple[SecretSpec, ...]) -> bool:
-    for spec in (*specs, *(s for p in all_presets() for s in p.specs)):
+def _all_specs(model: Model) -> tuple[SecretSpec, ...]:
+    """The model's specs, then every preset's, in the order lookups try them."""
+    return memo(model, "all-specs", None, lambda: (
+        *model.specs, *(s for p in all_presets() for s in p.specs)))
+
+
+def _file_pointer(model: Model, variable: str) -> bool:
+    specs = _all_specs(model)
+    suffixes: tuple[str, ...] = memo(model, "file-suffixes", None, lambda: tuple(
+        dict.fromkeys(s.file_suffix for s in specs if s.file_suffix)))
+    if not variable.endswith(suffixes):
+        return False  # most names: no spec's suffix at all
+    for spec in specs:
         suffix = spec.file_suffix
         if suffix and variable.endswith(suffix):
             base = variable[: -len(suffix)]
@@ -241,6 +250,10 @@ def spec_for_variable(model: Model, variable: str) -> SecretSpec | None:
 def _spec_for_variable(model: Model, variable: str) -> SecretSpec | None:
     if is_file_pointer(model, variable):
         return None
+    named = memo(model, "any-spec", None,
+                 lambda: SecretSpec.any_variable_pattern(_all_specs(model)))
+    if named.match(variable) is None:
+        return None  # most names: one match says no spec names them
     for spec in model.specs:
         if spec.matches_variable(variable):
             return spec
