@@ -190,6 +190,21 @@ def test_colour_never_when_piped() -> None:
     assert proc.stderr.startswith("keydrift check: 1 error [KD102]")
 
 
+def test_the_console_entry_writes_everything_before_its_fast_exit(tmp_path: Path) -> None:
+    """``entry()`` skips the interpreter's teardown: a large report on a pipe, the summary on
+    stderr and the exit code must all still arrive whole."""
+    lines = [f"SERVICE_{i}_API_TOKEN=changeme-{i}" for i in range(3000)]
+    (tmp_path / ".env.production").write_text("\n".join(lines) + "\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "keydrift", "check", str(tmp_path), "--format", "json"],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 1
+    report = json.loads(proc.stdout)  # complete: a truncated report would not parse
+    assert len(report["findings"]) >= 3000 and len(proc.stdout) > 1_000_000
+    assert proc.stderr.startswith("keydrift check: ") and proc.stderr.endswith(")\n")
+
+
 def test_forced_colour(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = run(capsys, str(EXAMPLES / "incident-replicas"), "--color")
     assert "\x1b[" in out

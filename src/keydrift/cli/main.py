@@ -9,9 +9,11 @@ unless ``KEYDRIFT_DEBUG=1``.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
+import threading
 from collections.abc import Sequence
 
 import click
@@ -123,4 +125,12 @@ def entry() -> None:
         # Python flushes stdout at exit; a closed pipe there would print a traceback.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+    if threading.active_count() == 1 and "coverage" not in sys.modules:
+        # Everything is written and closed: skip the interpreter's teardown, which frees a
+        # check's model object by object (~40 ms on a 1,000-file tree), as mypy does. Not
+        # with another thread still running (exit waits for it) or under coverage (which
+        # writes its data at exit).
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.flush()
+        os._exit(code)
     sys.exit(code)
