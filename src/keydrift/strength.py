@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 import re
-import threading
 from collections import Counter
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -30,6 +30,7 @@ __all__ = [
     "known_weak_index",
     "known_weak_lookup",
     "known_weak_match",
+    "load_known_weak",
     "placeholder_reason",
 ]
 
@@ -182,31 +183,32 @@ _SECRET_WORDS = frozenset({"secret", "key", "jwt", "token", "password", "pass", 
 
 # --- known-weak list ---------------------------------------------------------------------------
 
-_weak_lock = threading.Lock()
-_weak_index: dict[bytes, int] | None = None
-_weak_entries: list[bytes] | None = None
-_extra_index: dict[bytes, int] | None = None
+@cache
+def _load_weak() -> tuple[list[bytes], frozenset[bytes], dict[bytes, int]]:
+    """The public list's entries and a set of them (what judging a value needs), and the extra
+    list by value. Loaded once per process, on first use (shipped data: never changes)."""
+    data = resources.files("keydrift.data").joinpath(KNOWN_WEAK_FILE).read_bytes()
+    # The list uses CRLF endings; entry N is line N (1-based) of the shipped file.
+    entries = data.split(b"\r\n") if b"\r\n" in data else data.split(b"\n")
+    extra_text = resources.files("keydrift.data").joinpath(EXTRA_WEAK_FILE).read_bytes()
+    extra: dict[bytes, int] = {}
+    for lineno, line in enumerate(extra_text.split(b"\n"), start=1):
+        if line and not line.startswith(b"#"):
+            extra.setdefault(line, lineno)
+    return entries, frozenset(entries) - {b""}, extra
 
 
-def _load_weak() -> tuple[list[bytes], dict[bytes, int], dict[bytes, int]]:
-    global _weak_index, _weak_entries, _extra_index
-    if _weak_entries is not None and _weak_index is not None and _extra_index is not None:
-        return _weak_entries, _weak_index, _extra_index  # loaded: no lock on every lookup
-    with _weak_lock:
-        if _weak_index is None or _weak_entries is None or _extra_index is None:
-            data = resources.files("keydrift.data").joinpath(KNOWN_WEAK_FILE).read_bytes()
-            # The list uses CRLF endings; entry N is line N (1-based) of the shipped file.
-            entries = data.split(b"\r\n") if b"\r\n" in data else data.split(b"\n")
-            # Built in C, last line first, so each entry keeps the number of its first line.
-            index = dict(zip(reversed(entries), range(len(entries), 0, -1), strict=True))
-            index.pop(b"", None)
-            extra_text = resources.files("keydrift.data").joinpath(EXTRA_WEAK_FILE).read_bytes()
-            extra: dict[bytes, int] = {}
-            for lineno, line in enumerate(extra_text.split(b"\n"), start=1):
-                if line and not line.startswith(b"#"):
-                    extra.setdefault(line, lineno)
-            _weak_entries, _weak_index, _extra_index = entries, index, extra
-        return _weak_entries, _weak_index, _extra_index
+@cache
+def _weak_lines() -> dict[bytes, int]:
+    """Each public entry's first line. Built on first use: only ``keydrift explain`` asks for
+    lines; a check asks only whether a value is listed."""
+    entries = _load_weak()[0]
+    # Built in C, last line first, so each entry keeps the number of its first line.
+    return dict(zip(reversed(entries), range(len(entries), 0, -1), strict=True))
+
+
+def _weak_line(raw: bytes) -> int | None:
+    return _weak_lines().get(raw) if raw in _load_weak()[1] else None
 
 
 def known_weak_entries() -> list[bytes]:
@@ -226,17 +228,17 @@ def known_weak_index(secret: Any) -> int | None:
     log record, report or endpoint. Only ``keydrift explain`` uses it, for a token already
     signed with that entry.
     """
-    _, index, _ = _load_weak()
-    return index.get(secret_bytes(secret))
+    return _weak_line(secret_bytes(secret))
 
 
 def known_weak_lookup(secret: Any) -> tuple[str, int] | None:
     """``("jwt-secrets", line)`` or ``("keydrift-extra", line)`` for a listed secret, else
     ``None``. The same caution as :func:`known_weak_index` applies to the line."""
     raw = secret_bytes(secret)
-    _, index, extra = _load_weak()
-    if raw in index:
-        return "jwt-secrets", index[raw]
+    line = _weak_line(raw)
+    if line is not None:
+        return "jwt-secrets", line
+    _, _, extra = _load_weak()
     if raw in extra:
         return "keydrift-extra", extra[raw]
     return None
@@ -250,8 +252,19 @@ KNOWN_WEAK_CATEGORY = {
 
 def known_weak_match(secret: Any) -> str | None:
     """Which kind of public list holds ``secret`` (never the entry), or ``None``."""
-    found = known_weak_lookup(secret)
-    return KNOWN_WEAK_CATEGORY[found[0]] if found else None
+    raw = secret_bytes(secret)
+    _, members, extra = _load_weak()
+    if raw in members:
+        return KNOWN_WEAK_CATEGORY["jwt-secrets"]
+    if raw in extra:
+        return KNOWN_WEAK_CATEGORY["keydrift-extra"]
+    return None
+
+
+def load_known_weak() -> None:
+    """Load the known-weak lists now (a check does before it forks, so both processes share
+    one copy)."""
+    _load_weak()
 
 
 # --- entropy -----------------------------------------------------------------------------------

@@ -66,7 +66,7 @@ from keydrift.sources.interface import (
     all_sources,
 )
 from keydrift.spec import SecretSpec, normalize_environment
-from keydrift.strength import Assessment, assess
+from keydrift.strength import Assessment, assess, load_known_weak
 
 __all__ = ["build_model", "preset_specs"]
 
@@ -358,6 +358,8 @@ def _read_all(
     files, then takes from the queue too (:mod:`keydrift.check.parallel`). The outcomes are the
     same either way."""
     shared = _shareable(candidates, root) if jobs != 1 and can_fork() else []
+    if shared:
+        load_known_weak()  # both processes judge values against it: load it once, before
     split: SplitRun[_Read] = SplitRun(shared, lambda i: read(candidates[i]))
     split.start()
     outcomes: list[_Read | None] = [None] * len(candidates)
