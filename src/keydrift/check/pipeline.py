@@ -43,9 +43,9 @@ def run_check(
     findings are counted in ``CheckResult.baselined`` and left out. ``inline_ignore`` honours
     ``# keydrift: ignore[KD401]`` comments (findings they silence go to
     ``CheckResult.suppressed``; comments silencing nothing become KD901 notes); ``False`` shows
-    every finding, for audits. ``jobs=1`` reads every file in this process; by default a large
-    tree is read partly by a forked child on a second core (same result; see
-    :mod:`keydrift.check.parallel`).
+    every finding, for audits. ``jobs=1`` does all the work in this process; by default a large
+    tree is read, and its rules run, partly by a forked child on a second core (same result;
+    see :mod:`keydrift.check.parallel`).
     """
     if jobs is not None and jobs < 1:
         raise UsageError(f"jobs must be 1 or more, not {jobs}")
