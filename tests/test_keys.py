@@ -132,3 +132,44 @@ def test_derive_fernet_key_fixed_vector() -> None:
 def test_derive_fernet_key_refuses_short() -> None:
     with pytest.raises(WeakSecretError):
         derive_fernet_key("short")
+
+
+def test_base64_key_gate_gives_the_ungated_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``is_public_key_material`` decodes base64 only when its first character can start key
+    material (an SSH blob, DER, JWK JSON or whitespace before it); with the gate opened to every
+    character, every value must get the same verdict."""
+    import random
+
+    from keydrift import keys
+
+    rng = random.Random(17)
+    ed = ed25519.Ed25519PrivateKey.generate()
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    blobs = [
+        ed.public_key().public_bytes(serialization.Encoding.DER,
+                                     serialization.PublicFormat.SubjectPublicKeyInfo),
+        ec_key.public_key().public_bytes(serialization.Encoding.DER,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo),
+        ed.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                         serialization.NoEncryption()),
+        ed.public_key().public_bytes(serialization.Encoding.OpenSSH,
+                                     serialization.PublicFormat.OpenSSH).split()[1],
+        json.dumps({"kty": "OKP", "crv": "Ed25519",
+                    "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}).encode(),
+    ]
+    values: list[bytes] = []
+    for blob in blobs:
+        raw = base64.b64decode(blob) if blob.startswith(b"AAAA") else blob
+        for lead in (b"", b" ", b"\n", b"\t", b"\r\n", b"\x0b", b"\x0c"):
+            for encode in (base64.b64encode, base64.urlsafe_b64encode):
+                values.append(encode(lead + raw))
+                values.append(encode(lead + raw).rstrip(b"="))
+    for _ in range(3_000):
+        raw = bytes(rng.getrandbits(8) for _ in range(rng.randint(24, 60)))
+        if rng.random() < 0.3:
+            raw = rng.choice([b"\x00\x00\x00\x0bssh-ed25519", b"0\x82", b"{", b" {", b"\x30"]) + raw
+        values.append(rng.choice([base64.b64encode, base64.urlsafe_b64encode])(raw))
+    gated = [keys.is_public_key_material(v) for v in values]
+    monkeypatch.setattr(keys, "_B64_KEY_STARTS", frozenset(range(256)))
+    assert [keys.is_public_key_material(v) for v in values] == gated
+    assert sum(gated) >= 40 and gated.count(False) > 2_500  # both verdicts were exercised

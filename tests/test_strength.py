@@ -201,3 +201,66 @@ def test_min_entropy_shortcut_gives_the_full_computation_verdict() -> None:
         assert strength._entropy_problem(raw) == want, raw
         low += want is not None and want.startswith("low entropy")
     assert low > 500  # the sum's own verdicts were exercised, not only the shortcut
+    # Repeated blocks (the pattern test is skipped when the first byte does not come back
+    # within 16): blocks of every length, with and without a tail, and near misses.
+    repeated = 0
+    pool = (string.ascii_letters + string.digits).encode()
+    for _ in range(20_000):
+        block = bytes(rng.choices(pool, k=rng.randint(1, 20)))
+        raw = block * rng.randint(1, 6) + bytes(rng.choices(pool, k=rng.randint(0, 18)))
+        if rng.random() < 0.3:
+            raw = bytes(rng.choices(pool, k=rng.randint(8, 40)))
+        want = full(raw)
+        assert strength._entropy_problem(raw) == want, raw
+        repeated += want is not None and "repeated" in want
+    assert repeated > 2_000
+
+
+def test_placeholder_word_analysis_gives_the_full_computation_verdict() -> None:
+    """``placeholder_reason`` stops reading words at the second one it does not know (no
+    verdict allows two); over placeholders, names and random tokens it must say what the full
+    analysis says."""
+    import random
+
+    from keydrift import strength
+
+    def full(value: str) -> str | None:
+        text = value.strip()
+        if not text:
+            return None
+        for pattern, why in strength._PLACEHOLDER_PATTERNS:
+            if pattern.search(text):
+                return why
+        words = [w.lower() for w in strength._WORD_SPLIT.split(
+            strength._CAMEL_SPLIT.sub("-", text)) if w]
+        words_only = "made only of words like 'secret', 'key' or 'production', not random characters"
+        if (words and all(w in strength._PLACEHOLDER_WORDS or w.isdigit() for w in words)
+                and not all(w.isdigit() for w in words)):
+            return words_only
+        if (len(words) == 1 and words[0].isalpha() and len(words[0]) >= 6
+                and strength._segments(words[0])):
+            return words_only
+        unknown = [w for w in words if w not in strength._PLACEHOLDER_WORDS and not w.isdigit()]
+        if ("/" not in text and len(unknown) == 1 and len(words) - 1 >= 2
+                and unknown[0].isalpha() and len(unknown[0]) <= 12
+                and any(w in strength._SECRET_WORDS for w in words)):
+            return "an app name plus words like 'secret' or 'key', not random characters"
+        return None
+
+    rng = random.Random(13)
+    vocabulary = sorted(strength._PLACEHOLDER_WORDS)
+    others = ["airflow", "acme", "n8n", "Supabase", "x9", "zq", "2024", "42", "a/b", "Kelvin"]
+    seps = ["-", "_", " ", ".", ":", "/", ""]
+    verdicts = 0
+    for _ in range(40_000):
+        parts = [rng.choice(vocabulary if rng.random() < 0.7 else others)
+                 for _ in range(rng.randint(1, 5))]
+        if rng.random() < 0.3:
+            parts = [p.capitalize() for p in parts]
+        text = rng.choice(seps).join(parts)
+        if rng.random() < 0.1:
+            text = secrets.token_urlsafe(rng.randint(4, 30))
+        want = full(text)
+        assert strength.placeholder_reason(text) == want, text
+        verdicts += want is not None
+    assert verdicts > 10_000

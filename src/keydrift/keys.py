@@ -86,6 +86,10 @@ _SSH_PUBLIC = re.compile(
 _SSH_BLOB = re.compile(rb"^\x00\x00\x00[\x07-\x40](?:ssh-|ecdsa-|sk-)")
 _B64_TEXT = re.compile(rb"^[A-Za-z0-9+/_\-\s]+={0,2}\s*$")
 _SCAN_BYTES = 64 * 1024  # key material is a few KiB; longer values are only scanned at the head
+# What base64 of key material can start with: its first character encodes the top six bits of
+# the first decoded byte, which is 0x00 (an SSH key blob), 0x30 (DER), `{` (JWK JSON) or
+# whitespace before it. Most random tokens start otherwise and skip the decoding.
+_B64_KEY_STARTS = frozenset(b"AMeCDI")
 
 
 def is_public_key_material(data: bytes) -> bool:
@@ -113,7 +117,7 @@ def is_public_key_material(data: bytes) -> bool:
     # DER is binary: its last byte may be 0x0d or 0x20, which strip() would cut off.
     if _is_der_key(head) or _is_der_key(stripped) or _is_jwk_json(stripped):
         return True
-    if len(stripped) >= 32 and _B64_TEXT.match(stripped):
+    if len(stripped) >= 32 and stripped[0] in _B64_KEY_STARTS and _B64_TEXT.match(stripped):
         decoded = _b64_any(stripped)
         if decoded is not None and (
             _SSH_BLOB.match(decoded) or _is_der_key(decoded) or _is_jwk_json(decoded.strip())
