@@ -86,14 +86,18 @@ def _hidden_spans(text: str) -> list[tuple[int, int]] | None:
     return None if depth else spans
 
 
-def _statement_lines(text: str, line_starts: list[int]) -> list[int] | None:
-    """1-based numbers of the lines on which a top-level statement starts (a decorated
-    definition starts at its first decorator; ``else:`` and the like start none)."""
+def _statement_starts(text: str) -> tuple[list[int], list[int]] | None:
+    """The 1-based lines on which a top-level statement starts, and where in ``text`` each
+    starts (a decorated definition starts at its first decorator; ``else:`` and the like
+    start none)."""
     spans = _hidden_spans(text)
     if spans is None:
         return None
-    out: list[int] = []
+    lines: list[int] = []
+    offsets: list[int] = []
     k = 0
+    line = 1
+    at = 0
     after_decorator = False
     for m in _LINE_CODE.finditer(text):
         pos = m.start()
@@ -104,8 +108,11 @@ def _statement_lines(text: str, line_starts: list[int]) -> list[int] | None:
         joins = after_decorator or _CLAUSE.match(text, pos) is not None
         after_decorator = text.startswith("@", pos)
         if not joins:
-            out.append(bisect_right(line_starts, pos))
-    return out
+            line += text.count("\n", at, pos)  # counted forward: one pass over the text
+            at = pos
+            lines.append(line)
+            offsets.append(pos)
+    return lines, offsets
 
 
 def statement_source(text: str, lines: Iterable[int]) -> str | None:
@@ -114,26 +121,24 @@ def statement_source(text: str, lines: Iterable[int]) -> str | None:
     statements cannot be told apart here."""
     if "\r" in text or "\f" in text or "\0" in text:
         return None
-    line_starts = [0]
-    line_starts.extend(m.end() for m in re.finditer("\n", text))
-    starts = _statement_lines(text, line_starts)
-    if starts is None:
+    found = _statement_starts(text)
+    if found is None:
         return None
-    last = len(line_starts) + 1  # one past the last line
-    keep: list[tuple[int, int]] = []  # line ranges [first, end)
+    starts, offsets = found
+    keep: list[tuple[int, int]] = []  # statement indices [first, end), -1: the text's start
     for line in sorted(set(lines)):
         i = bisect_right(starts, line) - 1
-        first = starts[i] if i >= 0 else 1
-        end = starts[i + 1] if i + 1 < len(starts) else last
-        if keep and keep[-1][1] >= first:
-            keep[-1] = (keep[-1][0], max(keep[-1][1], end))
+        if keep and keep[-1][1] >= i:
+            keep[-1] = (keep[-1][0], max(keep[-1][1], i + 1))
         else:
-            keep.append((first, end))
+            keep.append((i, i + 1))
     pieces: list[str] = []
-    at = 1
+    at = 1  # the line the text built so far ends on
     for first, end in keep:
-        pieces.append("\n" * (first - at))
-        stop = line_starts[end - 1] if end - 1 < len(line_starts) else len(text)
-        pieces.append(text[line_starts[first - 1] : stop])
-        at = end
+        start_line, start = (starts[first], offsets[first]) if first >= 0 else (1, 0)
+        stop = offsets[end] if end < len(offsets) else len(text)
+        pieces.append("\n" * (start_line - at))
+        piece = text[start:stop]
+        pieces.append(piece)
+        at = start_line + piece.count("\n")
     return "".join(pieces)
