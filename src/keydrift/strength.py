@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -194,7 +195,7 @@ _SECRET_WORDS = frozenset({"secret", "key", "jwt", "token", "password", "pass", 
 # --- known-weak list ---------------------------------------------------------------------------
 
 @cache
-def _load_weak() -> tuple[list[bytes], frozenset[bytes], dict[bytes, int]]:
+def _load_weak() -> tuple[list[bytes], AbstractSet[bytes], dict[bytes, int]]:
     """The public list's entries and a set of them (what judging a value needs), and the extra
     list by value. Loaded once per process, on first use (shipped data: never changes)."""
     data = resources.files("keydrift.data").joinpath(KNOWN_WEAK_FILE).read_bytes()
@@ -205,7 +206,9 @@ def _load_weak() -> tuple[list[bytes], frozenset[bytes], dict[bytes, int]]:
     for lineno, line in enumerate(extra_text.split(b"\n"), start=1):
         if line and not line.startswith(b"#"):
             extra.setdefault(line, lineno)
-    return entries, frozenset(entries) - {b""}, extra
+    members = set(entries)  # never changed after this: shared read-only, as a frozenset would be
+    members.discard(b"")
+    return entries, members, extra
 
 
 @cache
