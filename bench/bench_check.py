@@ -172,11 +172,18 @@ def main() -> None:
             big = _tree(name, files * args.scale, args.keep)
             big_cmd = [*kd_cmd[:-1], big]
             run(big_cmd)
-            large = median([run(big_cmd) for _ in range(2)])
-            factor = large.wall / kd.wall
+            # Alternated with the small tree, so both medians come from the same stretch of a
+            # shared machine whose speed drifts by a third from minute to minute.
+            small_runs: list[Run] = []
+            large_runs: list[Run] = []
+            for _ in range(3):
+                small_runs.append(run(kd_cmd))
+                large_runs.append(run(big_cmd))
+            large, small = median(large_runs), median(small_runs)
+            factor = large.wall / small.wall
             print(f"[{name}] keydrift on {files * args.scale} files: {large.wall:.2f}s wall, "
                   f"{large.cpu:.2f}s CPU, {large.rss_mb:.0f} MB; {args.scale}x the files cost "
-                  f"{factor:.1f}x the wall time, {large.cpu / kd.cpu:.1f}x the CPU "
+                  f"{factor:.1f}x the wall time, {large.cpu / small.cpu:.1f}x the CPU "
                   f"(acceptance <= {args.scale})")
             entry["scaled"] = vars(large)
             entry["scale_factor"] = factor

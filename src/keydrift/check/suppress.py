@@ -13,17 +13,16 @@ check read, and this pass needs only the comment lines, never a value.
 from __future__ import annotations
 
 import io
-import os
 import re
-import stat
 import tokenize
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from keydrift.check.discovery import MAX_FILE_BYTES
+from keydrift.check.discovery import FileReader
 from keydrift.model.findings import Finding, RuleInfo, Severity
 from keydrift.model.result import Suppressed
 from keydrift.model.types import Location
+from keydrift.sources.interface import UnreadableFile
 
 __all__ = ["UNUSED_SUPPRESSION", "Directive", "apply_suppressions", "find_directives"]
 
@@ -59,39 +58,20 @@ class Directive:
         return not self.rules or rule in self.rules
 
 
-def _read_inside(root: str, rel: str) -> bytes | None:
-    """The bytes of ``root/rel`` when it is a regular file inside ``root`` (no symlink out),
-    at most the readers' bound; ``None`` otherwise."""
-    real_root = os.path.realpath(root)
-    path = os.path.join(real_root, rel)
-    real = os.path.realpath(path)
-    if not (real == path and real.startswith(real_root + os.sep)):
-        return None
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError:
-        return None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
-            return None
-        with os.fdopen(fd, "rb", closefd=False) as stream:
-            return stream.read(MAX_FILE_BYTES + 1)[:MAX_FILE_BYTES]
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-
-
 def find_directives(root: str, files: Iterable[str]) -> list[Directive]:
     """Every ``keydrift: ignore`` comment in ``files`` (paths relative to ``root``)."""
     out: list[Directive] = []
+    # The readers' own checks: inside the root after resolving symlinks, a regular file, within
+    # the size bound (one realpath per folder, where resolving each file cost 2 ms in 15).
+    reader = FileReader(root)
     for rel in files:
         if rel == "-" or len(out) >= _MAX_DIRECTIVES:
             continue
-        data = _read_inside(root, rel)
-        if data is None or b"keydrift" not in data.lower():
+        try:
+            data = reader.read_bytes(rel)
+        except UnreadableFile:
+            continue
+        if b"keydrift" not in data.lower():
             continue
         text = data.decode("utf-8", "replace")
         for number, line in _comment_lines(rel, text):
