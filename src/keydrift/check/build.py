@@ -45,7 +45,7 @@ from keydrift.model.types import (
     Unit,
     UnitKind,
 )
-from keydrift.presets.interface import Preset, all_presets
+from keydrift.presets.interface import Preset, all_presets, normalize_image
 from keydrift.rules._common import judged_as_secret
 from keydrift.sources._support.envinfer import (
     environment_from_name,
@@ -698,7 +698,10 @@ def _attach(
         key = (service.image, service.command)
         matched = runs.get(key)
         if matched is None:
-            matched = runs[key] = [p for p in presets if p.runs_app(*key)]
+            names = normalize_image(service.image) if service.image else None
+            matched = runs[key] = [] if names is None else [
+                p for p in presets if p.runs_app_named(names, service.command)
+            ]
         service.presets = tuple(p.id for p in matched)
         service.groups = config.groups_of(service.name)
         out[id(service)] = [spec for p in matched for spec in p.specs]

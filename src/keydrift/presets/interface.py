@@ -33,6 +33,13 @@ _DIGEST = re.compile(r"@sha256:[0-9a-f]+$", re.IGNORECASE)
 _DEFAULT_REGISTRIES = ("docker.io/", "index.docker.io/", "registry-1.docker.io/")
 
 
+@cache
+def _globs(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern matching what ``fnmatch.fnmatchcase`` matches for any of ``patterns``
+    (each preset's class constants: compiled once, not tried one by one per image)."""
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns) or "(?!)")
+
+
 def normalize_image(image: str) -> tuple[str, ...]:
     """Names an image reference can be matched by, without tag or digest, lower-cased.
 
@@ -138,7 +145,12 @@ class Preset:
 
     def runs_app(self, image: str | None, command: str | None) -> bool:
         """The service runs this app: its image matches and its command is not excluded."""
-        if not self.match_image(image):
+        return bool(image) and self.runs_app_named(normalize_image(image or ""), command)
+
+    def runs_app_named(self, names: tuple[str, ...], command: str | None) -> bool:
+        """:meth:`runs_app` for an image already normalised (a tree's services share a few
+        images; every preset asks about each)."""
+        if not self.match_names(names):
             return False
         return not (command and any(re.search(p, command) for p in self.excluded_commands))
 
@@ -154,12 +166,13 @@ class Preset:
         """True when ``image`` (any tag, digest or registry mirror) runs this app."""
         if not image:
             return False
-        names = normalize_image(image)
-        if any(fnmatch.fnmatchcase(n, p) for n in names for p in self.excluded_images):
+        return self.match_names(normalize_image(image))
+
+    def match_names(self, names: tuple[str, ...]) -> bool:
+        """:meth:`match_image` for the names :func:`normalize_image` gives."""
+        if self.excluded_images and any(_globs(self.excluded_images).match(n) for n in names):
             return False
-        return any(
-            fnmatch.fnmatchcase(name, pattern) for name in names for pattern in self.image_patterns
-        )
+        return any(_globs(self.image_patterns).match(n) for n in names)
 
     def is_public_default(self, value: SecretValue) -> bool:
         return any(value.equals(d) for d in self.public_defaults)
