@@ -187,3 +187,19 @@ def test_python_strings_that_look_like_comments_are_not_directives(tmp_path: Pat
     # Python: the tokenizer's comments only; shell has no tokenizer here, so the `#` rule decides.
     assert [(str(d.location), sorted(d.rules)) for d in got] == [
         ("a.py:5", ["KD302"]), ("b.sh:1", ["KD401"])]
+
+
+def test_only_files_that_mention_keydrift_are_read_again_for_comments(tmp_path: Path) -> None:
+    """While reading, the check notes which files never mention ``keydrift`` (in any case):
+    only the others are read again for suppression comments."""
+    from keydrift.check import build_model
+
+    files = _files(comments=True)
+    files["plain.sh"] = f"#!/bin/sh\nexport JWT_SECRET={_s()}\n"
+    files["mixed.sh"] = f"#!/bin/sh\nexport JWT_SECRET={_s()}  # KEYDRIFT: ignore[KD401]\n"
+    root = tree(tmp_path / "r", files)
+    model = build_model([str(root)], jobs=1)
+    assert model.unmarked == {"plain.sh"}
+    result = run_check([str(root)])
+    assert ("KD401", "mixed.sh") not in _where(result.findings)
+    assert ("KD401", "plain.sh") in _where(result.findings)

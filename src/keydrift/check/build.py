@@ -171,19 +171,23 @@ def _build(
 
     assessments: dict[str, Assessment] = {}
     seen: set[str] = set()  # values judged in this process (a forked reader keeps its own)
+    unmarked: frozenset[str] = frozenset()
     if walk:
         # .env files first, then compose (which reads them), then the rest, by reader priority.
         candidates = sorted(walk.candidates, key=lambda c: (c.source.priority, c.rel))
 
         def job(cand: Candidate) -> _Read:
             calls: list[bool] = []
-            outcome = _read_one(cand, reader, ctx_for, sources, names, calls)
-            return _Read(outcome, _judge(outcome, names, seen), any(calls))
+            marked: list[bool] = []
+            outcome = _read_one(cand, reader, ctx_for, sources, names, calls, marked)
+            return _Read(outcome, _judge(outcome, names, seen), any(calls), marked == [False])
 
         reads = _read_all(candidates, job, root, jobs)
         for read in reads:
             assessments.update(read.assessments)
         stacks.python_dotenv_seen(any(read.dotenv_call for read in reads))
+        unmarked = frozenset(
+            cand.rel for cand, read in zip(candidates, reads, strict=True) if read.unmarked)
         for cand, result in zip(candidates, (read.outcome for read in reads), strict=True):
             if isinstance(result, Skipped):
                 if cand.explicit:
@@ -290,6 +294,7 @@ def _build(
         code=code,
         readers_in_use={k: frozenset(v) for k, v in readers_in_use.items()},
         assessments=assessments,
+        unmarked=unmarked,
     )
 
 
@@ -323,6 +328,8 @@ class _Read:
     """The strength policy's verdicts on the values it holds (see :func:`_judge`)."""
     dotenv_call: bool = False
     """A Python file that calls python-dotenv (pre-filtered out or not)."""
+    unmarked: bool = False
+    """Its bytes hold no ``keydrift`` (in any case), so no suppression comment."""
 
 
 def _judge(outcome: _Outcome, names: NameClassifier, seen: set[str]) -> dict[str, Assessment]:
@@ -407,10 +414,12 @@ def _read_one(
     sources: tuple[Source, ...],
     names: NameClassifier,
     dotenv_calls: list[bool],
+    marked: list[bool],
 ) -> SourceResult | Skipped | None:
     """The candidate read by its reader (``None``: its pre-filter found nothing to read).
-    Appends to ``dotenv_calls`` whether a Python file calls python-dotenv, while its bytes are
-    in hand (whether or not the pre-filter wants it)."""
+    While its bytes are in hand (whether or not the pre-filter wants it), appends to
+    ``dotenv_calls`` whether a Python file calls python-dotenv, and to ``marked`` whether the
+    file mentions ``keydrift`` at all (only such files can hold a suppression comment)."""
     assert callable(ctx_for)
     source = cand.source
     try:
@@ -420,8 +429,11 @@ def _read_one(
         if source.kind not in _OFFLOADABLE and cand.rel in reader.cache:
             text = reader.cache[cand.rel]
             data = None
+            marked.append("keydrift" in text.lower())
         else:
             data = reader.read_bytes(cand.rel, source.max_bytes)
+            # Suppression comments are looked for later only in files that can hold one.
+            marked.append(_MARK.search(data) is not None)
             if source.kind == "python":
                 dotenv_calls.append(loads_python_dotenv(data))
             if source.kind == "kubernetes" and looks_like_compose(data):
@@ -444,6 +456,9 @@ def _read_one(
         return Skipped(Location(cand.rel), "nested too deeply to read")
 
 
+# `b"keydrift" in data.lower()` without copying the file (bytes patterns fold ASCII only, as
+# bytes.lower() does).
+_MARK = re.compile(rb"keydrift", re.IGNORECASE)
 _COMPOSE_TOP = re.compile(rb"(?m)^services:[ \t]*(?:#.*)?\r?$")
 _K8S_TOP = re.compile(rb"(?m)^(?:apiVersion|kind):")
 

@@ -94,7 +94,8 @@ def _check(
     if inline_ignore:
         # A check narrowed to some environments cannot tell a stale comment from one about
         # another environment: unused comments are reported only by a whole check.
-        directives = find_directives(model.root, model.files)
+        directives = find_directives(
+            model.root, [f for f in model.files if f not in model.unmarked])
         findings, suppressed = apply_suppressions(findings, directives, report_unused=not wanted)
     if wanted:
         findings = [f for f in findings if any(f.applies_to(e) for e in wanted)]

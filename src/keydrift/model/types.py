@@ -267,6 +267,9 @@ class Model:
     assessments: dict[str, Assessment] = field(default_factory=dict, repr=False, compare=False)
     """What the strength policy finds in each secret-like value, by fingerprint: judged while
     the files are read (so a forked reader shares the work), completed by the rules."""
+    unmarked: frozenset[str] = field(default_factory=frozenset, repr=False, compare=False)
+    """Checked files whose text never mentions ``keydrift``, so holds no suppression comment
+    (noted while they were read; the others are read again for comments)."""
     memo: dict[str, dict[Any, Any]] = field(default_factory=dict, repr=False, compare=False)
     """Per-model caches for the rules (keyed by fingerprint or name, never holding a value):
     the same value is judged once, however many rules ask."""
