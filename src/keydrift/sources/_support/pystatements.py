@@ -51,10 +51,9 @@ _LEX = re.compile(
     r"|\Z)",
     re.S,
 )
-# A line that may begin a statement: it starts with code in column 0.
-_LINE_CODE = re.compile(r"^(?=[^\s#)\]}])", re.M)
-# Column-0 clauses that continue the statement above them.
-_CLAUSE = re.compile(r"(?:else|elif|except|finally)\b")
+# A line that may begin a statement: it starts with code in column 0. Group 1: a clause that
+# continues the statement above it; group 2: a decorator, which the next line's statement joins.
+_LINE_CODE = re.compile(r"^(?:(else|elif|except|finally)\b|(@)|(?=[^\s#)\]}]))", re.M)
 def _hidden_spans(text: str) -> list[tuple[int, int]] | None:
     """Spans ``(start, end)`` inside which a line start begins no statement: bracketed
     expressions, multi-line strings and ``\\`` continuations, at the top level, in order."""
@@ -105,8 +104,9 @@ def _statement_starts(text: str) -> tuple[list[int], list[int]] | None:
             k += 1
         if k < len(spans) and spans[k][0] < pos:
             continue
-        joins = after_decorator or _CLAUSE.match(text, pos) is not None
-        after_decorator = text.startswith("@", pos)
+        kind = m.lastindex
+        joins = after_decorator or kind == 1
+        after_decorator = kind == 2
         if not joins:
             line += text.count("\n", at, pos)  # counted forward: one pass over the text
             at = pos
