@@ -54,9 +54,10 @@ FAIL_ON = ("error", "warning", "note", "never")
 @click.option("--color/--no-color", default=None,
               help="Colour the text report (default: only on a terminal, unless NO_COLOR).")
 @click.option("--jobs", "-j", type=click.IntRange(1, 2), default=None, metavar="N",
-              help="Processes reading files: 1, or 2 to let a forked copy read part of a large "
-                   "tree on a second core (default: 2 when a second core is free and the tree "
-                   "is large enough to gain from it). The findings are the same either way.")
+              help="Processes doing the work: 1, or 2 to let a forked copy read part of a large "
+                   "tree and run part of its rules on a second core (default: 2 when a second "
+                   "core is free and the tree is large enough to gain from it). The findings "
+                   "are the same either way.")
 def command(
     *,
     paths: tuple[str, ...],
