@@ -713,7 +713,7 @@ def _attach(
         if matched is None:
             names = normalize_image(service.image) if service.image else None
             matched = runs[key] = [] if names is None else [
-                p for p in presets if p.runs_app_named(names, service.command)
+                p for p in presets if p.runs_app(names, service.command)
             ]
         service.presets = tuple(p.id for p in matched)
         service.groups = config.groups_of(service.name)

@@ -17,7 +17,7 @@ from keydrift.model.config import Config, load_config
 from keydrift.model.findings import Finding
 from keydrift.model.result import CheckResult, Suppressed
 from keydrift.model.types import Model
-from keydrift.rules.interface import active_rules, all_rules, merge_findings, rule_findings
+from keydrift.rules.interface import all_rules, merge_findings, rule_jobs
 from keydrift.spec import SecretSpec, normalize_environment
 
 __all__ = ["run_check"]
@@ -128,10 +128,7 @@ def _run_rules(model: Model, jobs: int | None) -> list[Finding]:
     """:func:`~keydrift.rules.interface.run_rules`, with the rules shared between this
     process and a forked child on a large model (each rule runs whole in one of them, over
     the same model; the findings are merged in rule order, so the result is the same)."""
-    active = active_rules(model)
-    model.memo.clear()  # the rules' caches hold for one run over the model as it is now
+    work = rule_jobs(model)
     fork = jobs != 1 and len(model.assignments) >= _MIN_SHARED_RULE_VALUES and can_fork()
-    done = shared_map(
-        range(len(active)), lambda i: rule_findings(model, *active[i]), fork=fork, noun="rules"
-    )
-    return merge_findings(done[i] for i in range(len(active)))
+    done = shared_map(range(len(work)), lambda i: work[i](), fork=fork, noun="rules")
+    return merge_findings(done[i] for i in range(len(work)))

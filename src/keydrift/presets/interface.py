@@ -143,13 +143,9 @@ class Preset:
     def variables(self) -> tuple[str, ...]:
         return self.spec.variables_for(None)
 
-    def runs_app(self, image: str | None, command: str | None) -> bool:
-        """The service runs this app: its image matches and its command is not excluded."""
-        return bool(image) and self.runs_app_named(normalize_image(image or ""), command)
-
-    def runs_app_named(self, names: tuple[str, ...], command: str | None) -> bool:
-        """:meth:`runs_app` for an image already normalised (a tree's services share a few
-        images; every preset asks about each)."""
+    def runs_app(self, names: tuple[str, ...], command: str | None) -> bool:
+        """A service runs this app: its image (as :func:`normalize_image` names it, once for
+        every preset) matches and its command is not excluded."""
         if not self.match_names(names):
             return False
         return not (command and any(re.search(p, command) for p in self.excluded_commands))

@@ -254,14 +254,7 @@ def _spec_for_variable(model: Model, variable: str) -> SecretSpec | None:
                  lambda: SecretSpec.any_variable_pattern(_all_specs(model)))
     if named.match(variable) is None:
         return None  # most names: one match says no spec names them
-    for spec in model.specs:
-        if spec.matches_variable(variable):
-            return spec
-    for preset in all_presets():
-        for spec in preset.specs:
-            if spec.matches_variable(variable):
-                return spec
-    return None
+    return next((spec for spec in _all_specs(model) if spec.matches_variable(variable)), None)
 
 
 def unique_assignments(

@@ -9,7 +9,7 @@ rule needs no change anywhere else.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
 from typing import ClassVar
 
@@ -22,11 +22,10 @@ __all__ = [
     "Rule",
     "RuleInfo",
     "Severity",
-    "active_rules",
     "all_rules",
     "merge_findings",
     "rule_by_id",
-    "rule_findings",
+    "rule_jobs",
     "run_rules",
 ]
 
@@ -130,31 +129,31 @@ def run_rules(
     ``severity`` maps rule ids to ``error``/``warning``/``note``/``off`` and defaults to the
     model's configuration; ``off`` disables a rule.
     """
-    active = active_rules(model, rules=rules, severity=severity)
-    model.memo.clear()  # the rules' caches hold for one run over the model as it is now
-    return merge_findings([rule_findings(model, rule, level) for rule, level in active])
+    return merge_findings([job() for job in rule_jobs(model, rules=rules, severity=severity)])
 
 
-def active_rules(
+def rule_jobs(
     model: Model,
     *,
     rules: Sequence[Rule] | None = None,
     severity: Mapping[str, str] | None = None,
-) -> list[tuple[Rule, str | None]]:
-    """The rules to run, each with its severity override (``None``: the rule's own), in
-    order; rules set to ``off`` are left out."""
+) -> list[Callable[[], list[Finding]]]:
+    """One job per rule to run (see :func:`run_rules`), in rule order: each gives that rule's
+    findings at its configured severity. Jobs may run in any process holding ``model``; their
+    results go to :func:`merge_findings` in this order."""
     overrides = dict(model.config.severity if severity is None else severity)
+    model.memo.clear()  # the rules' caches hold for one run over the model as it is now
+
+    def job(rule: Rule, level: str | None) -> Callable[[], list[Finding]]:
+        return lambda: [
+            raw if level is None else raw.with_severity(Severity(level))
+            for raw in rule.check(model)
+        ]
+
     return [
-        (rule, overrides.get(rule.id))
+        job(rule, overrides.get(rule.id))
         for rule in (all_rules() if rules is None else rules)
         if overrides.get(rule.id) != "off"
-    ]
-
-
-def rule_findings(model: Model, rule: Rule, level: str | None) -> list[Finding]:
-    """``rule``'s findings over ``model``, at severity ``level`` when given."""
-    return [
-        raw if level is None else raw.with_severity(Severity(level)) for raw in rule.check(model)
     ]
 
 

@@ -40,15 +40,12 @@ class EnvBinding(NamedTuple):
 # not starting or ending with a space; then the end of the line. For these python-dotenv's
 # value is exactly the text after `=` (no comment can start, nothing is stripped or decoded).
 _VALUE_CHAR = r"[!$-&(-\[\]-~]"
-_PLAIN = re.compile(
-    r"([A-Za-z_][A-Za-z0-9_]*)=((?:" + _VALUE_CHAR + r"(?:[ !$-&(-\[\]-~]*" + _VALUE_CHAR
-    + r")?)?)(\r\n|\n|\r|\Z)"
-)
+_PLAIN_VALUE = _VALUE_CHAR + r"(?:[ !$-&(-\[\]-~]*" + _VALUE_CHAR + r")?"
+_PLAIN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=((?:" + _PLAIN_VALUE + r")?)(\r\n|\n|\r|\Z)")
 # Lines every reader (python-dotenv, Compose, `docker run --env-file`) splits alike: empty,
 # a `#` comment, or `KEY=` and a plain value, or a quoted one without backslashes or line
 # breaks, then perhaps spaces and a comment (a plain value must not be empty then: Compose
 # would take the comment as the value).
-_PLAIN_VALUE = _VALUE_CHAR + r"(?:[ !$-&(-\[\]-~]*" + _VALUE_CHAR + r")?"
 _COMMENT = r"(?: +#[^\n\r]*)?"
 _SHARED_BINDING = (
     r"([A-Za-z_][A-Za-z0-9_]*)=(?:\"([^\"\\\n\r]*)\"" + _COMMENT + r"|'([^'\\\n\r]*)'" + _COMMENT
