@@ -86,4 +86,4 @@ def value_kind(text: str, name: str | None = None) -> ValueKind:
 
 
 def _squash(text: str) -> str:
-    return "".join(c for c in text if c.isalnum())
+    return "".join(filter(str.isalnum, text))

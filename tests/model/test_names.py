@@ -77,3 +77,38 @@ def test_test_code_is_recognised() -> None:
     assert is_test_code("app/conftest.py") and is_test_code("pkg/auth_test.py")
     assert not is_test_code("deploy/deploy_staging.py")
     assert not is_test_code("tests/.env")  # env files under tests/ are still env files
+
+
+def test_kind_of_equals_asking_every_spec() -> None:
+    """``kind_of`` answers most names with one combined match; it must name the same kind as
+    trying each spec in order, for spec names, their environment forms and everything else."""
+    import random
+
+    from keydrift.model.names import kind_of_name
+    from keydrift.presets.interface import all_presets
+    from keydrift.spec import DEFAULT_JWT_SPEC, SecretKind, SecretSpec
+
+    custom = SecretSpec(name="billing", variables=("BILLING_HMAC_{ENV}", "BILLING_HMAC"),
+                        kind=SecretKind.ENCRYPTION_KEY)
+    names = NameClassifier([custom, *(s for p in all_presets() for s in p.specs)])
+    rng = random.Random(12)
+    words = ["JWT", "SECRET", "KEY", "TOKEN", "API", "PASSWORD", "STAGING", "PROD", "DB",
+             "SESSION", "BILLING", "HMAC", "N8N", "ENCRYPTION", "FILE", "x", "_", "-"]
+    candidates = [t.replace("{ENV}", env) for s in names.specs
+                  for t in (*s.variables, *s.previous_variables)
+                  for env in ("STAGING", "PROD", "dev", "")]
+    candidates += ["_".join(rng.choices(words, k=rng.randint(1, 4))) for _ in range(3000)]
+
+    def slow(name: str) -> SecretKind:
+        for spec in names.specs[1:]:
+            if spec.matches_variable(name):
+                return spec.kind
+        if DEFAULT_JWT_SPEC.matches_variable(name):
+            return DEFAULT_JWT_SPEC.kind
+        return kind_of_name(name)
+
+    matched = 0
+    for name in candidates:
+        assert names.kind_of(name) is slow(name), name
+        matched += any(spec.matches_variable(name) for spec in names.specs)
+    assert matched >= 100  # both branches are exercised

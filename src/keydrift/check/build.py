@@ -170,7 +170,9 @@ def _build(
         )
 
     assessments: dict[str, Assessment] = {}
+    verdicts: dict[tuple[str, str], bool] = {}
     seen: set[str] = set()  # values judged in this process (a forked reader keeps its own)
+    seen_pairs: set[tuple[str, str]] = set()  # (fingerprint, variable) likewise
     unmarked: frozenset[str] = frozenset()
     if walk:
         # .env files first, then compose (which reads them), then the rest, by reader priority.
@@ -180,11 +182,13 @@ def _build(
             calls: list[bool] = []
             marked: list[bool] = []
             outcome = _read_one(cand, reader, ctx_for, sources, names, calls, marked)
-            return _Read(outcome, _judge(outcome, names, seen), any(calls), marked == [False])
+            found, judged = _judge(outcome, names, seen, seen_pairs)
+            return _Read(outcome, found, judged, any(calls), marked == [False])
 
         reads = _read_all(candidates, job, root, jobs)
         for read in reads:
             assessments.update(read.assessments)
+            verdicts.update(read.verdicts)
         stacks.python_dotenv_seen(any(read.dotenv_call for read in reads))
         unmarked = frozenset(
             cand.rel for cand, read in zip(candidates, reads, strict=True) if read.unmarked)
@@ -294,6 +298,7 @@ def _build(
         code=code,
         readers_in_use={k: frozenset(v) for k, v in readers_in_use.items()},
         assessments=assessments,
+        verdicts=verdicts,
         unmarked=unmarked,
     )
 
@@ -326,32 +331,44 @@ class _Read:
     outcome: _Outcome
     assessments: dict[str, Assessment]
     """The strength policy's verdicts on the values it holds (see :func:`_judge`)."""
+    verdicts: dict[tuple[str, str], bool]
+    """Which of its (fingerprint, variable) pairs hold a value that policy judges."""
     dotenv_call: bool = False
     """A Python file that calls python-dotenv (pre-filtered out or not)."""
     unmarked: bool = False
     """Its bytes hold no ``keydrift`` (in any case), so no suppression comment."""
 
 
-def _judge(outcome: _Outcome, names: NameClassifier, seen: set[str]) -> dict[str, Assessment]:
+def _judge(
+    outcome: _Outcome, names: NameClassifier, seen: set[str], seen_pairs: set[tuple[str, str]]
+) -> tuple[dict[str, Assessment], dict[tuple[str, str], bool]]:
     """The strength policy's verdict on each secret-like value of ``outcome`` that this process
-    has not judged yet (``seen``: fingerprints judged so far), by fingerprint. Judged here, in
-    whichever process read the file, because the rules would otherwise judge every value one
-    after the other; they use these and judge the rest."""
+    has not judged yet (``seen``: fingerprints judged so far), by fingerprint; and whether
+    each new (fingerprint, variable) pair is judged at all (:func:`judged_as_secret`, whose
+    answer depends on the name too: ``seen_pairs``). Judged here, in whichever process read
+    the file, because the rules would otherwise judge every value one after the other, each
+    process its own share of rules; they use these and judge the rest."""
     found: dict[str, Assessment] = {}
+    verdicts: dict[tuple[str, str], bool] = {}
     if not isinstance(outcome, SourceResult):
-        return found
+        return found, verdicts
     bound = [*outcome.assignments,
              *(a for s in outcome.services for a in (*s.env.values(), *s.secret_files.values()))]
     for a in bound:
         if a.value is None or not a.value or not names.is_secret(a.variable):
             continue
         key = a.value.fingerprint
+        pair = (key, a.variable)
+        if pair in seen_pairs:
+            continue
+        seen_pairs.add(pair)
+        verdict = verdicts[pair] = judged_as_secret(a)  # the rules' own test
         if key in seen:
             continue
         seen.add(key)
-        if judged_as_secret(a):  # the rules' own test, so they find these verdicts
+        if verdict:
             found[key] = assess(a.value)
-    return found
+    return found, verdicts
 
 
 def _read_all(
@@ -376,6 +393,7 @@ def _read_all(
         for i, cand in enumerate(candidates):
             if i not in queued:
                 outcomes[i] = read(cand)
+                split.poll()  # the child's results so far, while it reads on
         for _ in range(len(shared)):
             job = split.take()
             if job is None:

@@ -6,7 +6,9 @@ it saves on the trees users run us on (imports alone are ~0.1 s), and ``multipro
 pickles through its own machinery, which :class:`~keydrift.secret.SecretValue` refuses on
 purpose. So the read phase forks: the child already holds the configuration, the classifier and
 the file list, reads its share of the files, and sends its results back through an anonymous
-pipe.
+pipe, each as soon as it is done: the parent takes them in (:meth:`SplitRun.poll`) between its
+own jobs, so neither a final dump in the child nor a final load in the parent is left to do
+after the last file.
 
 What crosses the pipe: the readers' results, secret values included (a result *is* the values
 it found). The pipe exists only between this process and its own fork, which already holds a
@@ -52,6 +54,8 @@ _MIN_WAIT_S = 30.0
 _WAIT_FACTOR = 4.0
 _CHUNK = 1 << 20
 _TOKEN = struct.Struct("<I")
+# Each result crosses the pipe as one frame: its length, then one pickle of (job, result).
+_FRAME = struct.Struct("<Q")
 # The job queue must fit in one pipe buffer (written whole before the fork): 1 MiB is Linux's
 # default /proc/sys/fs/pipe-max-size, 262,144 jobs.
 _MAX_QUEUE_BYTES = 1 << 20
@@ -126,6 +130,10 @@ class SplitRun(Generic[R]):
         self._queue: int | None = None
         self._local = iter(self.shared)
         self._taken: list[int] = []
+        self._inbox = bytearray()  # bytes from the child not yet loaded (a partial frame)
+        self._got: dict[int, R] = {}  # the child's results loaded so far
+        self._eof = False
+        self._broken = False  # a frame failed to load: the child's share is redone here
         self.forked = False
 
     def start(self) -> None:
@@ -160,6 +168,12 @@ class SplitRun(Generic[R]):
         except OSError:
             os.close(queue_r)
             return
+        with contextlib.suppress(OSError):
+            # Room for the child's results while the parent is busy with a file of its own
+            # (a smaller pipe only makes the child keep them a little longer).
+            import fcntl
+
+            fcntl.fcntl(write_fd, _F_SETPIPE_SZ, _MAX_QUEUE_BYTES)
         try:
             pid = os.fork()
         except OSError:
@@ -175,6 +189,7 @@ class SplitRun(Generic[R]):
 
     def take(self) -> int | None:
         """The next job for this process, or ``None`` when the queue is empty."""
+        self.poll()
         if self._queue is None:
             job = next(self._local, None)
         else:
@@ -184,22 +199,62 @@ class SplitRun(Generic[R]):
             self._taken.append(job)
         return job
 
+    def poll(self) -> None:
+        """Take in whatever results the child has sent so far, without waiting. The parent
+        calls this between its own jobs; :meth:`collect` gets the rest."""
+        fd = self._fd
+        if fd is None or self._eof:
+            return
+        for _ in range(64):  # bounded: each read takes up to a pipe's worth
+            ready, _, _ = select.select([fd], [], [], 0)
+            if not ready:
+                break
+            chunk = os.read(fd, _CHUNK)
+            if not chunk:
+                self._eof = True
+                break
+            self._inbox += chunk
+        self._load_frames()
+
+    def _load_frames(self) -> None:
+        inbox = self._inbox
+        start = 0
+        while not self._broken and len(inbox) - start >= _FRAME.size:
+            (size,) = _FRAME.unpack_from(inbox, start)
+            end = start + _FRAME.size + size
+            if end > len(inbox):
+                break
+            try:
+                job, result = _ResultUnpickler(io.BytesIO(inbox[start + _FRAME.size:end])).load()
+            except Exception:  # a corrupt frame: the child's whole share is redone here
+                self._broken = True
+                break
+            self._got[job] = result
+            start = end
+        del inbox[:start]
+
     def _child(self, fd: int) -> None:
         code = _CHILD_FAILED
         try:
             signal.signal(signal.SIGINT, signal.SIG_DFL)
-            results: list[tuple[int, R]] = []
+            # Results go out as they are done, without ever waiting for the parent to read:
+            # what the pipe cannot take yet waits here, and goes out after the next job.
+            os.set_blocking(fd, False)
+            pending = bytearray()
             for _ in range(len(self.shared)):
                 job = self.take()
                 if job is None:
                     break
-                results.append((job, self.work(job)))
-            out = io.BytesIO()
-            _ResultPickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(results)
-            view = memoryview(out.getbuffer())
-            while view:
-                written = os.write(fd, view[:_CHUNK])
-                view = view[written:]
+                out = io.BytesIO()
+                out.write(bytes(_FRAME.size))
+                _ResultPickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump((job, self.work(job)))
+                frame = out.getbuffer()
+                _FRAME.pack_into(frame, 0, len(frame) - _FRAME.size)
+                pending += frame
+                del frame
+                _send(fd, pending)
+            os.set_blocking(fd, True)
+            _send(fd, pending)
             code = 0
         except BaseException:  # the parent redoes the work and reports any error itself
             code = _CHILD_FAILED
@@ -231,12 +286,10 @@ class SplitRun(Generic[R]):
         if self._pid is None or self._fd is None:
             return None
         pid, fd = self._pid, self._fd
-        self._pid = self._fd = None
-        chunks: list[bytes] = []
-        ok = False
+        ok = self._eof
         try:
             deadline = time.monotonic() + wait_s
-            while True:
+            while not ok and not self._broken:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
@@ -247,19 +300,18 @@ class SplitRun(Generic[R]):
                 if not chunk:
                     ok = True
                     break
-                chunks.append(chunk)
+                self._inbox += chunk
+                self._load_frames()
         finally:
+            self._pid = self._fd = None
             os.close(fd)
             if not ok:
                 _kill(pid)
             status = _reap(pid)
-        if not ok or status != 0:
-            return None
-        try:
-            loaded = _ResultUnpickler(io.BytesIO(b"".join(chunks))).load()
-        except Exception:  # a truncated stream: read those files here instead
-            return None
-        return dict(loaded)
+        self._load_frames()
+        if not ok or status != 0 or self._broken or self._inbox:
+            return None  # a failed child or a truncated stream: read those files here instead
+        return self._got
 
     def abandon(self) -> None:
         """Stop and reap the child (an error in the parent's own work)."""
@@ -295,6 +347,17 @@ def shared_map(
         raise
     out.update(split.collect(time.monotonic() - began))
     return out
+
+
+def _send(fd: int, pending: bytearray) -> None:
+    """Write what ``fd`` takes of ``pending`` and drop it from there: all of it on a blocking
+    descriptor, what fits without waiting on a non-blocking one."""
+    while pending:
+        try:
+            written = os.write(fd, memoryview(pending)[:_CHUNK])
+        except BlockingIOError:
+            return
+        del pending[:written]
 
 
 def _kill(pid: int) -> None:

@@ -146,6 +146,8 @@ class NameClassifier:
 
     def kind_of(self, name: str) -> SecretKind:
         """The kind of ``name``: its spec's kind when a spec names it, else by the name."""
+        if self._spec_variable.match(name) is None:
+            return kind_of_name(name)  # most names: one match says no spec names them
         for spec in self.specs[1:]:  # configured and preset specs first
             if spec.matches_variable(name):
                 return spec.kind

@@ -267,6 +267,10 @@ class Model:
     assessments: dict[str, Assessment] = field(default_factory=dict, repr=False, compare=False)
     """What the strength policy finds in each secret-like value, by fingerprint: judged while
     the files are read (so a forked reader shares the work), completed by the rules."""
+    verdicts: dict[tuple[str, str], bool] = field(default_factory=dict, repr=False,
+                                                  compare=False)
+    """Whether each (fingerprint, variable) holds a value the strength policy can judge (not a
+    number, flag, URL...), as found while the files were read; the rules compute the rest."""
     unmarked: frozenset[str] = field(default_factory=frozenset, repr=False, compare=False)
     """Checked files whose text never mentions ``keydrift``, so holds no suppression comment
     (noted while they were read; the others are read again for comments)."""

@@ -6,12 +6,12 @@ field is removed or changes meaning (new fields may appear in version 1).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from keydrift._version import __version__
 from keydrift.model.findings import Finding, Severity
 from keydrift.model.result import CheckResult, SecretGroup
+from keydrift.report._jsontext import indented
 
 SCHEMA_VERSION = 1
 
@@ -98,4 +98,4 @@ def document(result: CheckResult) -> dict[str, Any]:
 
 
 def render(result: CheckResult, *, color: bool = False) -> str:
-    return json.dumps(document(result), indent=2, sort_keys=False) + "\n"
+    return indented(document(result))

@@ -6,7 +6,6 @@ UI tracks one finding across commits; skipped files become tool execution notifi
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from keydrift._version import __version__
 from keydrift.model.findings import Finding
 from keydrift.model.result import CheckResult
 from keydrift.model.types import Location
+from keydrift.report._jsontext import indented
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"
@@ -117,4 +117,4 @@ def document(result: CheckResult) -> dict[str, Any]:
 
 
 def render(result: CheckResult, *, color: bool = False) -> str:
-    return json.dumps(document(result), indent=2) + "\n"
+    return indented(document(result))

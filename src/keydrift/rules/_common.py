@@ -167,7 +167,11 @@ def judged(model: Model, a: Assignment) -> bool:
     """:func:`judged_as_secret`, once per (value, variable) and model."""
     if a.value is None:
         return False
-    return memo(model, "judged", (a.value.fingerprint, a.variable), lambda: judged_as_secret(a))
+    key = (a.value.fingerprint, a.variable)
+    found = model.verdicts.get(key)  # most were judged while the files were read
+    if found is not None:
+        return found
+    return memo(model, "judged", key, lambda: judged_as_secret(a))
 
 
 def judged_as_secret(a: Assignment) -> bool:

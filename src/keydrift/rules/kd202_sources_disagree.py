@@ -21,6 +21,7 @@ class SourcesDisagree(Rule):
     name = "sources-disagree"
     title = "Two sources set the same variable for one environment to different values"
     default_severity = Severity.ERROR
+    cost = 3
 
     def check(self, model: Model) -> Iterator[Finding]:
 

@@ -29,6 +29,7 @@ class PlaceholderSecret(Rule):
     name = "placeholder-secret"
     title = "A secret is set to a placeholder value"
     default_severity = Severity.ERROR
+    cost = 4
 
     def check(self, model: Model) -> Iterator[Finding]:
         # Placeholders in templates (.env.example) are the convention: silent. So are those of

@@ -36,6 +36,7 @@ class WeakSecret(Rule):
     name = "weak-secret"
     title = "A secret is too short for its use, low in entropy or publicly known"
     default_severity = Severity.ERROR
+    cost = 5
 
     def check(self, model: Model) -> Iterator[Finding]:
         # A weak value in a template is what every copy runs with (placeholders there are

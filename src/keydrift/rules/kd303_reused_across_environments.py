@@ -21,6 +21,7 @@ class ReusedAcrossEnvironments(Rule):
     name = "reused-across-environments"
     title = "The same secret is used in several environments"
     default_severity = Severity.ERROR
+    cost = 2
 
     def check(self, model: Model) -> Iterator[Finding]:
         by_value: dict[str, list[Assignment]] = {}
