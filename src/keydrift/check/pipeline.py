@@ -116,6 +116,7 @@ def _check(
         baselined=baselined,
         groups=build_grid(model, findings),
         suppressed=suppressed,
+        model=model,
     )
 
 

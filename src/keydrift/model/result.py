@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from keydrift.model.findings import Finding, RuleInfo, Severity
-from keydrift.model.types import Location, Skipped, Step
+from keydrift.model.types import Location, Model, Skipped, Step
 
 __all__ = ["CheckResult", "GridCell", "Marker", "SecretGroup", "Suppressed"]
 
@@ -103,6 +103,10 @@ class CheckResult:
     groups: list[SecretGroup] = field(default_factory=list)
     """The drift grid: one group per unit x secret, computed by the pipeline."""
     suppressed: list[Suppressed] = field(default_factory=list)
+    model: Model | None = field(default=None, repr=False, compare=False)
+    """The model the findings come from (services, units, every recorded value), for callers
+    that want more than the report; ``None`` for a result built by hand. Freeing it is most of
+    what a check leaves to do, so a CLI that exits right after the report never pays for it."""
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity is severity)

@@ -157,10 +157,16 @@ def rule_jobs(
     model.memo.clear()  # the rules' caches hold for one run over the model as it is now
 
     def job(rule: Rule, level: str | None) -> Callable[[], list[Finding]]:
-        return lambda: [
-            raw if level is None else raw.with_severity(Severity(level))
-            for raw in rule.check(model)
-        ]
+        def run() -> list[Finding]:
+            found = [raw if level is None else raw.with_severity(Severity(level))
+                     for raw in rule.check(model)]
+            for finding in found:
+                # Merging needs every id: computed (and cached) where the rule ran, so that a
+                # forked child sends them along instead of leaving them to the parent.
+                _ = finding.finding_id
+            return found
+
+        return run
 
     return [
         RuleJob(rule, job(rule, overrides.get(rule.id)))
