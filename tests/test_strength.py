@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import secrets
 
 import pytest
@@ -264,3 +265,48 @@ def test_placeholder_word_analysis_gives_the_full_computation_verdict() -> None:
         assert strength.placeholder_reason(text) == want, text
         verdicts += want is not None
     assert verdicts > 10_000
+
+
+def test_shipped_known_weak_filter_is_built_from_the_shipped_list() -> None:
+    """After the list changes, write the filter again:
+    ``python -c "import pathlib, keydrift.strength as s; d = pathlib.Path(s.__file__).parent /
+    'data'; (d / s.KNOWN_WEAK_FILTER_FILE).write_bytes(s.build_known_weak_filter((d /
+    s.KNOWN_WEAK_FILE).read_bytes()))"``"""
+    from importlib import resources
+
+    from keydrift.strength import KNOWN_WEAK_FILE, KNOWN_WEAK_FILTER_FILE, build_known_weak_filter
+
+    data = resources.files("keydrift.data")
+    shipped = data.joinpath(KNOWN_WEAK_FILTER_FILE).read_bytes()
+    assert shipped == build_known_weak_filter(data.joinpath(KNOWN_WEAK_FILE).read_bytes())
+
+
+def test_listed_gives_the_set_of_entries_answer() -> None:
+    """The filter-and-search lookup against ``raw in set(entries)``: every entry, near misses
+    of entries (a byte more or less, neighbours glued across a line break, CR or LF alone),
+    the empty value and random values."""
+    import random
+
+    from keydrift.strength import _listed, _load_weak
+
+    entries, members, _ = _load_weak()
+    rng = random.Random(11)
+    listed = [e for e in entries if e]
+    # A "maybe" searches the list's 1.2 MB: a sample of entries, with the first and the last.
+    probes = [listed[0], listed[-1], *rng.sample(listed, 6000)]
+    probes += [e[:-1] for e in rng.sample(listed, 3000)]
+    probes += [e + bytes([rng.randrange(256)]) for e in rng.sample(listed, 3000)]
+    probes += [a + b"\r\n" + b for a, b in itertools.pairwise(entries)][:2000]
+    probes += [a + b"\n" + b for a, b in itertools.pairwise(entries)][:500]
+    probes += [b"", b"\r", b"\n", b"\r\n", b"\r\n" + entries[0], entries[-1] + b"\r\n"]
+    probes += [secrets.token_bytes(rng.randrange(1, 40)) for _ in range(20_000)]
+    maybes = 0
+    for raw in probes:
+        assert _listed(raw) is (raw in members), raw
+    for raw in probes[-20_000:]:
+        from keydrift.strength import _filter_positions, _load_filter
+
+        bits = _load_filter()[0]
+        maybes += all(bits[p >> 3] & (1 << (p & 7)) for p in _filter_positions(raw))
+    assert sum(1 for raw in probes if raw in members) >= 6000
+    assert maybes < 100  # the filter settles nearly every unlisted value without a search

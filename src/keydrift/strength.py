@@ -7,6 +7,7 @@ callers can log them. Whether a finding refuses the secret or only warns is the 
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections import Counter
@@ -194,21 +195,80 @@ _SECRET_WORDS = frozenset({"secret", "key", "jwt", "token", "password", "pass", 
 
 # --- known-weak list ---------------------------------------------------------------------------
 
+def _separator(data: bytes) -> bytes:
+    # The list uses CRLF endings; entry N is line N (1-based) of the shipped file.
+    return b"\r\n" if b"\r\n" in data else b"\n"
+
+
+def _read_data(name: str) -> bytes:
+    return resources.files("keydrift.data").joinpath(name).read_bytes()
+
+
 @cache
 def _load_weak() -> tuple[list[bytes], AbstractSet[bytes], dict[bytes, int]]:
-    """The public list's entries and a set of them (what judging a value needs), and the extra
-    list by value. Loaded once per process, on first use (shipped data: never changes)."""
-    data = resources.files("keydrift.data").joinpath(KNOWN_WEAK_FILE).read_bytes()
-    # The list uses CRLF endings; entry N is line N (1-based) of the shipped file.
-    entries = data.split(b"\r\n") if b"\r\n" in data else data.split(b"\n")
-    extra_text = resources.files("keydrift.data").joinpath(EXTRA_WEAK_FILE).read_bytes()
-    extra: dict[bytes, int] = {}
-    for lineno, line in enumerate(extra_text.split(b"\n"), start=1):
-        if line and not line.startswith(b"#"):
-            extra.setdefault(line, lineno)
+    """The public list's entries and a set of them, and the extra list by value. Loaded once
+    per process, on first use (shipped data: never changes). Only ``keydrift explain`` needs
+    the entries; whether a value is listed is :func:`_listed`'s question, which needs none."""
+    data = _read_data(KNOWN_WEAK_FILE)
+    entries = data.split(_separator(data))
     members = set(entries)  # never changed after this: shared read-only, as a frozenset would be
     members.discard(b"")
-    return entries, members, extra
+    return entries, members, _load_extra()
+
+
+@cache
+def _load_extra() -> dict[bytes, int]:
+    extra: dict[bytes, int] = {}
+    for lineno, line in enumerate(_read_data(EXTRA_WEAK_FILE).split(b"\n"), start=1):
+        if line and not line.startswith(b"#"):
+            extra.setdefault(line, lineno)
+    return extra
+
+
+# Whether a value is in the public list, without splitting and hashing its 104,000 entries
+# (~20 ms, paid by every process before its first judgement): a Bloom filter of the list,
+# shipped beside it, says "no" for nearly every value, and a "maybe" is settled by searching
+# the list's bytes for the whole line. No library ships a Bloom filter we could load from a
+# file; tests/test_strength.py holds this to the set of entries, and the shipped filter to
+# the shipped list (and says how to write it again).
+KNOWN_WEAK_FILTER_FILE = "jwt-secrets.bloom"
+_FILTER_BITS = 21  # 2**21 bits (256 KiB): ~0.06% of unlisted values get a "maybe"
+_FILTER_HASHES = 5
+
+
+def _filter_positions(raw: bytes) -> list[int]:
+    digest = int.from_bytes(hashlib.blake2b(raw, digest_size=16, person=b"keydrift-weak").digest())
+    mask = (1 << _FILTER_BITS) - 1
+    return [(digest >> (_FILTER_BITS * i)) & mask for i in range(_FILTER_HASHES)]
+
+
+def build_known_weak_filter(data: bytes) -> bytes:
+    """The Bloom filter of a known-weak list's bytes (what ``jwt-secrets.bloom`` holds)."""
+    bits = bytearray(1 << (_FILTER_BITS - 3))
+    for entry in data.split(_separator(data)):
+        if entry:
+            for pos in _filter_positions(entry):
+                bits[pos >> 3] |= 1 << (pos & 7)
+    return bytes(bits)
+
+
+@cache
+def _load_filter() -> tuple[bytes, bytes, bytes]:
+    """The filter, the list's bytes with a separator before and after, and the separator."""
+    data = _read_data(KNOWN_WEAK_FILE)
+    sep = _separator(data)
+    return _read_data(KNOWN_WEAK_FILTER_FILE), sep + data + sep, sep
+
+
+def _listed(raw: bytes) -> bool:
+    """``raw`` is an entry of the public list (the same answer as ``raw in _load_weak()[1]``)."""
+    bits, padded, sep = _load_filter()
+    if not raw or sep in raw:
+        return False  # no entry is empty or spans lines
+    for pos in _filter_positions(raw):
+        if not bits[pos >> 3] & (1 << (pos & 7)):
+            return False
+    return sep + raw + sep in padded
 
 
 @cache
@@ -221,7 +281,7 @@ def _weak_lines() -> dict[bytes, int]:
 
 
 def _weak_line(raw: bytes) -> int | None:
-    return _weak_lines().get(raw) if raw in _load_weak()[1] else None
+    return _weak_lines().get(raw) if _listed(raw) else None
 
 
 def known_weak_entries() -> list[bytes]:
@@ -251,7 +311,7 @@ def known_weak_lookup(secret: Any) -> tuple[str, int] | None:
     line = _weak_line(raw)
     if line is not None:
         return "jwt-secrets", line
-    _, _, extra = _load_weak()
+    extra = _load_extra()
     if raw in extra:
         return "keydrift-extra", extra[raw]
     return None
@@ -266,18 +326,18 @@ KNOWN_WEAK_CATEGORY = {
 def known_weak_match(secret: Any) -> str | None:
     """Which kind of public list holds ``secret`` (never the entry), or ``None``."""
     raw = secret_bytes(secret)
-    _, members, extra = _load_weak()
-    if raw in members:
+    if _listed(raw):
         return KNOWN_WEAK_CATEGORY["jwt-secrets"]
-    if raw in extra:
+    if raw in _load_extra():
         return KNOWN_WEAK_CATEGORY["keydrift-extra"]
     return None
 
 
 def load_known_weak() -> None:
-    """Load the known-weak lists now (a check does before it forks, so both processes share
-    one copy)."""
-    _load_weak()
+    """Load what judging a value against the known-weak lists needs now (a check does before
+    it forks, so both processes share one copy)."""
+    _load_filter()
+    _load_extra()
 
 
 # --- entropy -----------------------------------------------------------------------------------
@@ -461,3 +521,4 @@ def display_fingerprint(secret: Any) -> str:
 
     raw = secret_bytes(secret)
     return WEAK_LABEL if is_guessable(raw) else short(oct_thumbprint(raw))
+
