@@ -25,6 +25,7 @@ from keydrift.strength import (
 from keydrift.values import ValueKind, value_kind
 
 T = TypeVar("T")
+_MISSING: Any = object()
 ANY_ENV = "any environment"
 
 
@@ -139,7 +140,7 @@ def envs_label(environments: Iterable[str]) -> str:
 
 def kind_of(model: Model, variable: str) -> SecretKind:
     """What the secret in ``variable`` is for (spec or preset first, then its name)."""
-    return memo(model, "kind", variable, lambda: _kind_of(model, variable))
+    return memo(model, "kind", variable, _kind_of, model, variable)
 
 
 def _kind_of(model: Model, variable: str) -> SecretKind:
@@ -171,7 +172,7 @@ def judged(model: Model, a: Assignment) -> bool:
     found = model.verdicts.get(key)  # most were judged while the files were read
     if found is not None:
         return found
-    return memo(model, "judged", key, lambda: judged_as_secret(a))
+    return memo(model, "judged", key, judged_as_secret, a)
 
 
 def judged_as_secret(a: Assignment) -> bool:
@@ -208,7 +209,7 @@ def is_file_pointer(model: Model, variable: str) -> bool:
 
     Spec templates like ``JWT_SECRET_{ENV}`` would otherwise match it with ENV=FILE.
     """
-    return memo(model, "file-pointer", variable, lambda: _file_pointer(model, variable))
+    return memo(model, "file-pointer", variable, _file_pointer, model, variable)
 
 
 def _all_specs(model: Model) -> tuple[SecretSpec, ...]:
@@ -237,18 +238,23 @@ def is_secret_name(model: Model, variable: str) -> bool:
     return model.names.is_secret(variable) and not is_file_pointer(model, variable)
 
 
-def memo(model: Model, table: str, key: Any, compute: Callable[[], T]) -> T:
-    """``compute()`` once per model and ``key`` (a fingerprint or a name, never a value)."""
-    cache = model.memo.setdefault(table, {})
-    if key not in cache:
-        cache[key] = compute()
-    found: T = cache[key]
-    return found
+def memo(model: Model, table: str, key: Any, compute: Callable[..., T], *args: Any) -> T:
+    """``compute(*args)`` once per model and ``key`` (a fingerprint or a name, never a value).
+    The rules ask tens of thousands of times: arguments rather than a closure, so that a hit
+    allocates nothing."""
+    cache = model.memo.get(table)
+    if cache is None:
+        cache = model.memo[table] = {}
+    found = cache.get(key, _MISSING)
+    if found is _MISSING:
+        found = cache[key] = compute(*args)
+    result: T = found
+    return result
 
 
 def spec_for_variable(model: Model, variable: str) -> SecretSpec | None:
     """The configured or preset spec that names ``variable``, if any."""
-    return memo(model, "spec", variable, lambda: _spec_for_variable(model, variable))
+    return memo(model, "spec", variable, _spec_for_variable, model, variable)
 
 
 def _spec_for_variable(model: Model, variable: str) -> SecretSpec | None:
