@@ -561,13 +561,10 @@ class _Reader:
                         plain[var] = self.interp.values[var] or ""
                     continue
                 from_files = env.get(var)
-                assignment = self._env_assignment(decl, item)
-                if from_files is not None:
-                    # `environment:` wins over env_file; the env_file line stays an origin.
-                    assignment = replace(
-                        assignment, origins=_union(assignment.origins, from_files.origins)
-                    )
-                env[var] = assignment
+                # `environment:` wins over env_file; the env_file line stays an origin.
+                env[var] = self._env_assignment(
+                    decl, item, _union(item.origins, from_files.origins) if from_files is not None
+                    else item.origins)
             service = Service(
                 name=decl.name,
                 platform="compose",
@@ -607,7 +604,9 @@ class _Reader:
                     env[a.variable] = _with_env(a, service.environment)
             self.result.services.append(service)
 
-    def _env_assignment(self, decl: _Decl, item: _EnvEntry) -> Assignment:
+    def _env_assignment(
+        self, decl: _Decl, item: _EnvEntry, origins: tuple[Origin, ...]
+    ) -> Assignment:
         ctx = self.ctx
         text = item.text
         if text is None:
@@ -623,7 +622,7 @@ class _Reader:
                     template=ctx.template,
                     literal=False,
                     tracked=ctx.tracked_of(item.location.path),
-                    origins=item.origins,
+                    origins=origins,
                 )
             text = "${" + item.variable + "}"  # a bare entry resolves like `${NAME}` (shell, .env)
         result = self.interp.run(text)
@@ -684,7 +683,7 @@ class _Reader:
             literal=literal,
             tracked=ctx.tracked_of(item.location.path),
             readers=readers,
-            origins=item.origins,
+            origins=origins,
             default=default,
         )
 

@@ -191,6 +191,31 @@ class DotenvFile:
             self._split = out
         return out
 
+    @cached_property
+    def _python_dotenv(self) -> list[tuple[str | None, str | None, bool]]:
+        """Per binding: python-dotenv's value, the text after ``=`` and whether it spans
+        lines. Computed once: only Compose's side depends on who reads the file (a file with
+        ``${VAR}`` lines is resolved again for each service that names it)."""
+        out: list[tuple[str | None, str | None, bool]] = []
+        py_env: dict[str, str | None] = {}
+        for b in self.bindings:
+            value = b.value
+            dotenv_value: str | None
+            literal: str | None = None
+            if value is None:
+                dotenv_value = None
+            else:
+                if "${" in value:
+                    dotenv_value = "".join(atom.resolve(py_env) for atom in parse_variables(value))
+                else:
+                    dotenv_value = value
+                body = b.original.rstrip("\r\n")
+                rhs = body[body.find("=") + 1 :]
+                literal = rhs.split("\n", 1)[0].rstrip("\r")
+            py_env[b.key] = dotenv_value
+            out.append((dotenv_value, literal, "\n" in b.original.rstrip("\r\n")))
+        return out
+
     def _merge(self, values: list[ComposeValue] | None) -> list[DotenvEntry]:
         bindings = self.bindings
         composed: dict[tuple[int, str], tuple[str | None, tuple[str, ...], tuple[str, ...]]] = {}
@@ -207,31 +232,17 @@ class DotenvFile:
                         v.value, v.missing, v.required_missing
                     )
         out: list[DotenvEntry] = []
-        py_env: dict[str, str | None] = {}
-        for i, b in enumerate(bindings):
-            value = b.value
-            dotenv_value: str | None
-            literal: str | None = None
-            if value is None:
-                dotenv_value = None
-            else:
-                if "${" in value:
-                    dotenv_value = "".join(atom.resolve(py_env) for atom in parse_variables(value))
-                else:
-                    dotenv_value = value
-                body = b.original.rstrip("\r\n")
-                rhs = body[body.find("=") + 1 :]
-                literal = rhs.split("\n", 1)[0].rstrip("\r")
-            py_env[b.key] = dotenv_value
+        for i, (b, (dotenv_value, literal, multiline)) in enumerate(
+            zip(bindings, self._python_dotenv, strict=True)
+        ):
             if paired is not None:
                 v = paired[i]
                 compose_value, missing, required = v.value, v.missing, v.required_missing
             else:
                 compose_value, missing, required = composed.pop((b.line, b.key), (None, (), ()))
-            multiline = "\n" in b.original.rstrip("\r\n")
             out.append(
-                DotenvEntry(b.key, b.line, dotenv_value, compose_value, literal, value, multiline,
-                            missing, required)
+                DotenvEntry(b.key, b.line, dotenv_value, compose_value, literal, b.value,
+                            multiline, missing, required)
             )
         # Bindings only Compose sees (`KEY: value`, a line python-dotenv cannot parse)
         for (line, key), (compose_value, missing, required) in composed.items():
