@@ -54,8 +54,12 @@ _MIN_WAIT_S = 30.0
 _WAIT_FACTOR = 4.0
 _CHUNK = 1 << 20
 _TOKEN = struct.Struct("<I")
-# Each result crosses the pipe as one frame: its length, then one pickle of (job, result).
+# Results cross the pipe in frames: a length, then one pickle of [(job, result), ...]. The
+# child closes a frame every _FLUSH_S (a pickle per result cost more than the results on a
+# tree of many small files); the parent looks for frames at most every _POLL_S.
 _FRAME = struct.Struct("<Q")
+_FLUSH_S = 0.01
+_POLL_S = 0.005
 # The job queue must fit in one pipe buffer (written whole before the fork): 1 MiB is Linux's
 # default /proc/sys/fs/pipe-max-size, 262,144 jobs.
 _MAX_QUEUE_BYTES = 1 << 20
@@ -134,6 +138,7 @@ class SplitRun(Generic[R]):
         self._got: dict[int, R] = {}  # the child's results loaded so far
         self._eof = False
         self._broken = False  # a frame failed to load: the child's share is redone here
+        self._polled = 0.0
         self.forked = False
 
     def start(self) -> None:
@@ -205,6 +210,10 @@ class SplitRun(Generic[R]):
         fd = self._fd
         if fd is None or self._eof:
             return
+        now = time.monotonic()
+        if now - self._polled < _POLL_S:
+            return
+        self._polled = now
         for _ in range(64):  # bounded: each read takes up to a pipe's worth
             ready, _, _ = select.select([fd], [], [], 0)
             if not ready:
@@ -225,11 +234,11 @@ class SplitRun(Generic[R]):
             if end > len(inbox):
                 break
             try:
-                job, result = _ResultUnpickler(io.BytesIO(inbox[start + _FRAME.size:end])).load()
+                batch = _ResultUnpickler(io.BytesIO(inbox[start + _FRAME.size:end])).load()
+                self._got.update(batch)
             except Exception:  # a corrupt frame: the child's whole share is redone here
                 self._broken = True
                 break
-            self._got[job] = result
             start = end
         del inbox[:start]
 
@@ -241,18 +250,18 @@ class SplitRun(Generic[R]):
             # what the pipe cannot take yet waits here, and goes out after the next job.
             os.set_blocking(fd, False)
             pending = bytearray()
+            batch: list[tuple[int, R]] = []
+            flushed = time.monotonic()
             for _ in range(len(self.shared)):
                 job = self.take()
                 if job is None:
                     break
-                out = io.BytesIO()
-                out.write(bytes(_FRAME.size))
-                _ResultPickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump((job, self.work(job)))
-                frame = out.getbuffer()
-                _FRAME.pack_into(frame, 0, len(frame) - _FRAME.size)
-                pending += frame
-                del frame
-                _send(fd, pending)
+                batch.append((job, self.work(job)))
+                if time.monotonic() - flushed >= _FLUSH_S:
+                    _frame(batch, pending)
+                    _send(fd, pending)
+                    flushed = time.monotonic()
+            _frame(batch, pending)
             os.set_blocking(fd, True)
             _send(fd, pending)
             code = 0
@@ -347,6 +356,19 @@ def shared_map(
         raise
     out.update(split.collect(time.monotonic() - began))
     return out
+
+
+def _frame(batch: list[tuple[int, Any]], pending: bytearray) -> None:
+    """Append ``batch`` to ``pending`` as one frame, and empty it."""
+    if not batch:
+        return
+    out = io.BytesIO()
+    out.write(bytes(_FRAME.size))
+    _ResultPickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(batch)
+    with out.getbuffer() as frame:
+        _FRAME.pack_into(frame, 0, len(frame) - _FRAME.size)
+        pending += frame
+    batch.clear()
 
 
 def _send(fd: int, pending: bytearray) -> None:
