@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import pickle
+from pathlib import Path
 
 import pytest
 
@@ -33,3 +34,24 @@ def test_secret_values_cross_only_the_result_pickler() -> None:
     loaded = _ResultUnpickler(io.BytesIO(out.getvalue())).load()
     assert loaded == [(1, value)]
     assert type(loaded[0][1]) is SecretValue
+
+
+def test_values_in_a_check_result_stay_unpicklable_and_out_of_its_repr(tmp_path: Path) -> None:
+    """A CheckResult keeps its model (every recorded value): the values still refuse the plain
+    pickle path, and neither the result's repr nor an assignment's shows one."""
+    from keydrift.check import run_check
+    from keydrift.model.types import Assignment, Location
+
+    secret = "kd-canary-" + "q7Zp2" * 8
+    (tmp_path / ".env.production").write_text(f"JWT_SECRET={secret}\n", encoding="utf-8")
+    result = run_check([str(tmp_path)], jobs=1)
+    assert result.model is not None
+    values = [a for a in result.model.assignments if a.value is not None]
+    assert values and any(a.value.equals(secret) for a in values if a.value is not None)
+    assert secret not in repr(result)
+    assert all(secret not in repr(a) for a in values)
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        pickle.dumps(result)
+    # Assignments pickle as their constructor and fields: a value inside still refuses.
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        pickle.dumps(Assignment("JWT_SECRET", SecretValue(secret), Location(".env"), "dotenv", None))
