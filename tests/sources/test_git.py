@@ -54,3 +54,47 @@ def test_not_a_repository(tmp_path: Path) -> None:
     assert not git_status(str(tmp_path)).is_repo
     (assignment,) = model_of(tmp_path).assignments
     assert assignment.tracked is None
+
+
+def _git_children() -> list[int]:
+    """Our child processes that are git (running or not yet reaped)."""
+    import os
+
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+        if ppid == os.getpid() and name == "git":
+            found.append(int(entry))
+    return found
+
+
+def test_git_runs_beside_the_imports_and_is_reaped_when_the_check_fails(tmp_path: Path) -> None:
+    """Both queries start before the readers are imported and run side by side; when the check
+    stops early (an unreadable config), they are still waited for: no git is left running or
+    unreaped."""
+    import pytest
+
+    from keydrift.check import build_model
+    from keydrift.check.git import start_git_status
+    from keydrift.errors import KeydriftError
+
+    write_tree(tmp_path, {"keydrift.toml": "this is [not toml\n", ".env": "JWT_SECRET=x\n"})
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", ".env")
+    _git(tmp_path, "commit", "-q", "-m", "init")
+    answer = start_git_status(str(tmp_path))
+    running = _git_children()
+    assert len(running) == 2  # both ls-files, at once
+    status = answer()
+    assert status.status(".env") == "tracked" and status.status("keydrift.toml") == "untracked"
+    assert _git_children() == []
+    with pytest.raises(KeydriftError):
+        build_model([str(tmp_path)])  # reads the config after starting git
+    assert _git_children() == []

@@ -25,7 +25,7 @@ from keydrift.check.discovery import (
     discover,
     explicit_error,
 )
-from keydrift.check.git import GitStatus, git_status
+from keydrift.check.git import GitStatus, start_git_status
 from keydrift.check.link import assign_units, link_code, link_config_files
 from keydrift.check.parallel import SplitRun, can_fork
 from keydrift.check.stacks import ComposeStacks, loads_python_dotenv
@@ -120,13 +120,17 @@ def _build(
                 advice="pass existing files or directories (or - for stdin)",
             )
     root = _root(fs_paths)
-    if config is None:
-        config = load_config(root)
-    presets = _presets()
-    names = NameClassifier([*config.specs, *preset_specs()])
-
-    sources = all_sources()
-    git = git_status(root) if fs_paths else GitStatus(is_repo=False)
+    # git answers while the readers and presets are imported (and is waited for, so reaped,
+    # whatever happens meanwhile).
+    git_answer = start_git_status(root) if fs_paths else None
+    try:
+        if config is None:
+            config = load_config(root)
+        presets = _presets()
+        names = NameClassifier([*config.specs, *preset_specs()])
+        sources = all_sources()
+    finally:
+        git = git_answer() if git_answer is not None else GitStatus(is_repo=False)
     walk = discover(root, fs_paths, sources, config.ignore) if fs_paths else None
     reader = FileReader(root, _roots(fs_paths))
     skipped: list[Skipped] = list(walk.skipped) if walk else []

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["GitStatus", "git_status"]
+__all__ = ["GitStatus", "git_status", "start_git_status"]
 
 
 @dataclass
@@ -62,6 +63,11 @@ _ENV_OVERRIDES = {
 }
 
 
+# Each query is bounded: a git that hangs (a FIFO in the tree, a lock) is killed, and the tree
+# is then checked as if it were not a repository.
+_TIMEOUT_S = 60.0
+
+
 def _git_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update(_ENV_OVERRIDES)
@@ -74,32 +80,59 @@ def git_command(*args: str) -> list[str]:
     return ["git", "--no-pager", *config, *args]
 
 
-def _ls(root: str, *args: str) -> list[str] | None:
-    try:
-        proc = subprocess.run(
-            git_command("ls-files", "-z", *args),
-            cwd=root,
-            env=_git_env(),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None  # no git binary, or it hung: treat as "not a repository"
-    if proc.returncode != 0:
-        return None
-    return [p for p in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
+class _Ls:
+    """``git ls-files -z ARGS`` in ``root``, running in the background until :meth:`result`."""
+
+    def __init__(self, root: str, *args: str) -> None:
+        try:
+            self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+                git_command("ls-files", "-z", *args),
+                cwd=root,
+                env=_git_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        except (OSError, subprocess.SubprocessError):
+            self.proc = None  # no git binary: "not a repository"
+
+    def result(self, timeout: float) -> list[str] | None:
+        proc = self.proc
+        if proc is None:
+            return None
+        try:
+            out, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()  # it hung: "not a repository"
+            proc.communicate()  # reaps it; bounded, it is killed
+            return None
+        if proc.returncode != 0:
+            return None
+        return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p]
+
+
+def start_git_status(root: str) -> Callable[[], GitStatus]:
+    """Start asking git (see :func:`git_status`); the returned function waits for the
+    answer. Both queries run while the caller does other work (a check imports its readers
+    meanwhile): each is a process of a few milliseconds."""
+    if not os.path.isdir(root):
+        return lambda: GitStatus(is_repo=False)
+    tracked_ls = _Ls(root)
+    ignored_ls = _Ls(root, "--others", "--ignored", "--exclude-standard", "--directory")
+
+    def finish() -> GitStatus:
+        tracked = tracked_ls.result(_TIMEOUT_S)
+        ignored = ignored_ls.result(_TIMEOUT_S) or []
+        if tracked is None:
+            return GitStatus(is_repo=False)
+        dirs = tuple(p for p in ignored if p.endswith("/"))
+        files = frozenset(p for p in ignored if not p.endswith("/"))
+        return GitStatus(is_repo=True, tracked=frozenset(tracked), ignored_files=files,
+                         ignored_dirs=dirs)
+
+    return finish
 
 
 def git_status(root: str) -> GitStatus:
     """Ask git once for tracked files and once for ignored ones (ignored dirs collapsed)."""
-    if not os.path.isdir(root):
-        return GitStatus(is_repo=False)
-    tracked = _ls(root)
-    if tracked is None:
-        return GitStatus(is_repo=False)
-    ignored = _ls(root, "--others", "--ignored", "--exclude-standard", "--directory") or []
-    dirs = tuple(p for p in ignored if p.endswith("/"))
-    files = frozenset(p for p in ignored if not p.endswith("/"))
-    return GitStatus(is_repo=True, tracked=frozenset(tracked), ignored_files=files, ignored_dirs=dirs)
+    return start_git_status(root)()
