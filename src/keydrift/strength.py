@@ -253,21 +253,30 @@ def build_known_weak_filter(data: bytes) -> bytes:
 
 
 @cache
-def _load_filter() -> tuple[bytes, bytes, bytes]:
-    """The filter, the list's bytes with a separator before and after, and the separator."""
+def _load_filter() -> bytes:
+    return _read_data(KNOWN_WEAK_FILTER_FILE)
+
+
+@cache
+def _load_lines() -> tuple[bytes, bytes]:
+    """The list's bytes with a separator before and after, and the separator: read on the
+    first "maybe" only (a tree may never give one)."""
     data = _read_data(KNOWN_WEAK_FILE)
     sep = _separator(data)
-    return _read_data(KNOWN_WEAK_FILTER_FILE), sep + data + sep, sep
+    return sep + data + sep, sep
 
 
 def _listed(raw: bytes) -> bool:
     """``raw`` is an entry of the public list (the same answer as ``raw in _load_weak()[1]``)."""
-    bits, padded, sep = _load_filter()
-    if not raw or sep in raw:
-        return False  # no entry is empty or spans lines
+    if not raw:
+        return False  # no entry is empty
+    if b"\n" in raw and _load_lines()[1] in raw:
+        return False  # nor spans lines (every separator holds a line feed)
+    bits = _load_filter()
     for pos in _filter_positions(raw):
         if not bits[pos >> 3] & (1 << (pos & 7)):
             return False
+    padded, sep = _load_lines()
     return sep + raw + sep in padded
 
 
