@@ -230,3 +230,28 @@ def test_a_queue_larger_than_a_default_pipe_is_shared_whole() -> None:
     assert not set(mine) & set(theirs)  # no job done twice
     assert {**theirs, **mine} == {i: i * 2 for i in jobs}
     assert mine and theirs  # both processes took jobs
+
+
+def test_descriptors_numbered_past_1024_do_not_break_the_fork() -> None:
+    """A caller holding many files: the pipes to the child get descriptor numbers past 1024,
+    which select() refuses; the results still come back from the child, whole."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 1200
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        run = SplitRun(list(range(200)), lambda i: i * 3)
+        run.start()
+        assert run.forked and run._fd is not None and run._fd >= 1024
+        mine = {}
+        while (job := run.take()) is not None:
+            mine[job] = job * 3
+        theirs = run.collect(0.0)
+        assert {**theirs, **mine} == {i: i * 3 for i in range(200)}
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

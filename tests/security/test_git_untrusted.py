@@ -74,3 +74,29 @@ def test_security_git_ignores_callers_git_environment(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     rules = {f["rule"] for f in json.loads(proc.stdout)["findings"]}
     assert "KD402" in rules
+
+
+def test_security_a_hanging_git_is_bounded_even_when_a_helper_holds_its_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `git` that never answers (a wrapper or shim on PATH) and leaves a helper holding its
+    output pipe: both queries together wait the timeout at most, are killed and reaped, and
+    the tree counts as not a repository."""
+    import os
+    import time
+
+    from keydrift.check.git import start_git_status
+
+    root = _repo(tmp_path / "repo")  # with the real git
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "git").write_text("#!/bin/sh\nsleep 20 &\nexec sleep 1000\n")
+    (fake / "git").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
+    began = time.monotonic()
+    status = start_git_status(str(root), timeout_s=1.0)()
+    assert not status.is_repo
+    assert time.monotonic() - began < 10  # one shared second, not one per query or forever
+    children = subprocess.run(["ps", "-o", "args=", "--ppid", str(os.getpid())],
+                              capture_output=True, text=True, check=False).stdout
+    assert "sleep 1000" not in children  # killed and reaped

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -96,35 +98,58 @@ class _Ls:
         except (OSError, subprocess.SubprocessError):
             self.proc = None  # no git binary: "not a repository"
 
-    def result(self, timeout: float) -> list[str] | None:
+    def result(self, deadline: float) -> list[str] | None:
+        """Its output, waiting until ``deadline`` (``time.monotonic()``) at most; ``None``
+        when it failed or hung (then it is killed)."""
         proc = self.proc
         if proc is None:
             return None
         try:
-            out, _ = proc.communicate(timeout=timeout)
+            out, _ = proc.communicate(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            proc.kill()  # it hung: "not a repository"
-            proc.communicate()  # reaps it; bounded, it is killed
+            self.stop()  # it hung: "not a repository"
             return None
         if proc.returncode != 0:
             return None
         return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p]
 
+    def stop(self) -> None:
+        """Kill it if it still runs, reap it and close its pipes. Not ``communicate()``: a
+        process it started may hold the pipes open for as long as it likes."""
+        proc = self.proc
+        if proc is None:
+            return
+        if proc.poll() is None:
+            with contextlib.suppress(OSError):
+                proc.kill()
+            proc.wait()  # bounded: it is killed
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
 
-def start_git_status(root: str) -> Callable[[], GitStatus]:
+
+def start_git_status(root: str, *, timeout_s: float = _TIMEOUT_S) -> Callable[[], GitStatus]:
     """Start asking git (see :func:`git_status`); the returned function waits for the
-    answer. Both queries run while the caller does other work (a check imports its readers
-    meanwhile): each is a process of a few milliseconds."""
+    answer, ``timeout_s`` at most for both queries together. They run while the caller does
+    other work (a check imports its readers meanwhile): each is a process of a few
+    milliseconds."""
     if not os.path.isdir(root):
         return lambda: GitStatus(is_repo=False)
     tracked_ls = _Ls(root)
     ignored_ls = _Ls(root, "--others", "--ignored", "--exclude-standard", "--directory")
 
     def finish() -> GitStatus:
-        tracked = tracked_ls.result(_TIMEOUT_S)
-        ignored = ignored_ls.result(_TIMEOUT_S) or []
-        if tracked is None:
-            return GitStatus(is_repo=False)
+        deadline = time.monotonic() + timeout_s
+        try:
+            tracked = tracked_ls.result(deadline)
+            if tracked is None:
+                return GitStatus(is_repo=False)
+            ignored = ignored_ls.result(deadline) or []
+        finally:
+            # Whatever happened (not a repository, a hang, an interrupt), neither is left
+            # running or unreaped.
+            tracked_ls.stop()
+            ignored_ls.stop()
         dirs = tuple(p for p in ignored if p.endswith("/"))
         files = frozenset(p for p in ignored if not p.endswith("/"))
         return GitStatus(is_repo=True, tracked=frozenset(tracked), ignored_files=files,

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import math
 import os
 import pickle
 import select
@@ -215,8 +216,7 @@ class SplitRun(Generic[R]):
             return
         self._polled = now
         for _ in range(64):  # bounded: each read takes up to a pipe's worth
-            ready, _, _ = select.select([fd], [], [], 0)
-            if not ready:
+            if not _readable(fd, 0.0):
                 break
             chunk = os.read(fd, _CHUNK)
             if not chunk:
@@ -302,8 +302,7 @@ class SplitRun(Generic[R]):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                ready, _, _ = select.select([fd], [], [], left)
-                if not ready:
+                if not _readable(fd, left):
                     break
                 chunk = os.read(fd, _CHUNK)
                 if not chunk:
@@ -356,6 +355,14 @@ def shared_map(
         raise
     out.update(split.collect(time.monotonic() - began))
     return out
+
+
+def _readable(fd: int, timeout_s: float) -> bool:
+    """``fd`` has data or end-of-file within ``timeout_s``. ``poll`` rather than ``select``,
+    which refuses descriptors numbered 1024 or more (a caller may hold that many files)."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(math.ceil(timeout_s * 1000)))
 
 
 def _frame(batch: list[tuple[int, Any]], pending: bytearray) -> None:
