@@ -12,7 +12,6 @@ import os
 import posixpath
 import re
 import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TextIO
@@ -27,7 +26,7 @@ from keydrift.check.discovery import (
 )
 from keydrift.check.git import GitStatus, start_git_status
 from keydrift.check.link import assign_units, link_code, link_config_files
-from keydrift.check.parallel import SplitRun, can_fork
+from keydrift.check.parallel import can_fork, shared_map
 from keydrift.check.stacks import ComposeStacks, loads_python_dotenv
 from keydrift.errors import InputError, UsageError
 from keydrift.model.config import Config, load_config
@@ -388,29 +387,10 @@ def _read_all(
     shared = _shareable(candidates, root) if jobs != 1 and can_fork() else []
     if shared:
         load_known_weak()  # both processes judge values against it: load it once, before
-    split: SplitRun[_Read] = SplitRun(shared, lambda i: read(candidates[i]))
-    split.start()
-    outcomes: list[_Read | None] = [None] * len(candidates)
     queued = set(shared)
-    began = time.monotonic()
-    try:
-        for i, cand in enumerate(candidates):
-            if i not in queued:
-                outcomes[i] = read(cand)
-                split.poll()  # the child's results so far, while it reads on
-        for _ in range(len(shared)):
-            job = split.take()
-            if job is None:
-                break
-            outcomes[job] = read(candidates[job])
-    except BaseException:
-        split.abandon()
-        raise
-    for i, outcome in split.collect(time.monotonic() - began).items():
-        outcomes[i] = outcome
-    done = [r for r in outcomes if r is not None]
-    assert len(done) == len(candidates)  # collect() computes whatever the child did not send
-    return done
+    done = shared_map(shared, lambda i: read(candidates[i]), fork=bool(shared), noun="files",
+                      first=[i for i in range(len(candidates)) if i not in queued])
+    return [done[i] for i in range(len(candidates))]
 
 
 def _shareable(candidates: list[Candidate], root: str) -> list[int]:

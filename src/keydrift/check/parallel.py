@@ -333,18 +333,27 @@ class SplitRun(Generic[R]):
 
 
 def shared_map(
-    jobs: Sequence[int], work: Callable[[int], R], *, fork: bool, noun: str
+    jobs: Sequence[int],
+    work: Callable[[int], R],
+    *,
+    fork: bool,
+    noun: str,
+    first: Sequence[int] = (),
 ) -> dict[int, R]:
-    """``work(i)`` for every job, shared with a forked child when ``fork`` (see
-    :class:`SplitRun`; ``noun`` says what a job is, for the debug log); the results are the
+    """``work(i)`` for every job of ``first`` (in this process, in that order) and of
+    ``jobs`` (shared with a forked child when ``fork``, which starts on them at once; see
+    :class:`SplitRun`). ``noun`` says what a job is, for the debug log. The results are the
     same either way."""
     if not fork:
-        return {job: work(job) for job in jobs}
+        return {job: work(job) for job in (*first, *jobs)}
     split: SplitRun[R] = SplitRun(jobs, work, noun=noun)
     split.start()
     out: dict[int, R] = {}
     began = time.monotonic()
     try:
+        for mine in first:
+            out[mine] = work(mine)
+            split.poll()  # the child's results so far, while it works on
         for _ in range(len(split.shared)):
             job = split.take()
             if job is None:
