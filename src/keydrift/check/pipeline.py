@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import TextIO
 
 from keydrift.check.baseline import apply_baseline, load_baseline
-from keydrift.check.build import build_model
+from keydrift.check.build import build_model, no_cyclic_gc
 from keydrift.check.grid import build_grid
 from keydrift.check.parallel import can_fork, shared_map
 from keydrift.check.suppress import UNUSED_SUPPRESSION, apply_suppressions, find_directives
@@ -49,24 +47,9 @@ def run_check(
     """
     if jobs is not None and jobs < 1:
         raise UsageError(f"jobs must be 1 or more, not {jobs}")
-    with _no_cyclic_gc():
+    with no_cyclic_gc():  # for the rules too, not only while the model is built
         return _check(paths, config=config, environments=environments, baseline=baseline,
                       stdin=stdin, inline_ignore=inline_ignore, jobs=jobs)
-
-
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """The cyclic collector off for one check. A check builds a model of millions of acyclic
-    objects, which reference counting frees; with the collector on, every full collection
-    rescans all of them (one per quarter more objects alive), and a forked child's scans
-    would copy every page it touches. It is restored as it was, whatever happens."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _check(
