@@ -11,7 +11,6 @@ import hashlib
 import math
 import re
 from collections import Counter
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -205,15 +204,12 @@ def _read_data(name: str) -> bytes:
 
 
 @cache
-def _load_weak() -> tuple[list[bytes], AbstractSet[bytes], dict[bytes, int]]:
-    """The public list's entries and a set of them, and the extra list by value. Loaded once
-    per process, on first use (shipped data: never changes). Only ``keydrift explain`` needs
-    the entries; whether a value is listed is :func:`_listed`'s question, which needs none."""
-    data = _read_data(KNOWN_WEAK_FILE)
-    entries = data.split(_separator(data))
-    members = set(entries)  # never changed after this: shared read-only, as a frozenset would be
-    members.discard(b"")
-    return entries, members, _load_extra()
+def _weak_entries() -> list[bytes]:
+    """The public list's entries, entry N at index N-1. Split on first use, once per process
+    (shipped data: never changes): only ``keydrift explain`` needs them; whether a value is
+    listed is :func:`_listed`'s question, which needs none."""
+    padded, sep = _load_lines()
+    return padded[len(sep) : -len(sep)].split(sep)
 
 
 @cache
@@ -267,7 +263,7 @@ def _load_lines() -> tuple[bytes, bytes]:
 
 
 def _listed(raw: bytes) -> bool:
-    """``raw`` is an entry of the public list (the same answer as ``raw in _load_weak()[1]``)."""
+    """``raw`` is a non-empty entry of the public list (:func:`_weak_entries`)."""
     if not raw:
         return False  # no entry is empty
     if b"\n" in raw and _load_lines()[1] in raw:
@@ -284,7 +280,7 @@ def _listed(raw: bytes) -> bool:
 def _weak_lines() -> dict[bytes, int]:
     """Each public entry's first line. Built on first use: only ``keydrift explain`` asks for
     lines; a check asks only whether a value is listed."""
-    entries = _load_weak()[0]
+    entries = _weak_entries()
     # Built in C, last line first, so each entry keeps the number of its first line.
     return dict(zip(reversed(entries), range(len(entries), 0, -1), strict=True))
 
@@ -295,12 +291,12 @@ def _weak_line(raw: bytes) -> int | None:
 
 def known_weak_entries() -> list[bytes]:
     """The public known-weak list (wallarm/jwt-secrets, MIT), entry N at index N-1."""
-    return _load_weak()[0]
+    return _weak_entries()
 
 
 def extra_weak_entries() -> list[bytes]:
     """keydrift's own additions: documentation and app defaults missing from the public list."""
-    return list(_load_weak()[2])
+    return list(_load_extra())
 
 
 def known_weak_index(secret: Any) -> int | None:
@@ -530,4 +526,3 @@ def display_fingerprint(secret: Any) -> str:
 
     raw = secret_bytes(secret)
     return WEAK_LABEL if is_guessable(raw) else short(oct_thumbprint(raw))
-
