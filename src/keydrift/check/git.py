@@ -65,8 +65,8 @@ _ENV_OVERRIDES = {
 }
 
 
-# Each query is bounded: a git that hangs (a FIFO in the tree, a lock) is killed, and the tree
-# is then checked as if it were not a repository.
+# Both queries together are bounded: a git that hangs (a FIFO in the tree, a lock) is killed,
+# and the tree is then checked as if it were not a repository.
 _TIMEOUT_S = 60.0
 
 

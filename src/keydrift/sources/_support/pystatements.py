@@ -32,7 +32,7 @@ __all__ = ["statement_source"]
 # on one line holding no other brackets. One match of `_LEX` skips a run of these
 # (possessively: no backtracking), then takes one token that matters, or the end of the text.
 # Skipping one-line bracket pairs whole leaves about a fifth of the tokens to the Python loop.
-# (not the start of a triple-quoted one)
+# A one-line string is not the start of a triple-quoted one.
 _LINE_STRING = (
     r'"(?!"")[^"\\\n]*+(?:\\[^\n][^"\\\n]*+)*+"' + r"|'(?!'')[^'\\\n]*+(?:\\[^\n][^'\\\n]*+)*+'"
 )
@@ -54,6 +54,8 @@ _LEX = re.compile(
 # A line that may begin a statement: it starts with code in column 0. Group 1: a clause that
 # continues the statement above it; group 2: a decorator, which the next line's statement joins.
 _LINE_CODE = re.compile(r"^(?:(else|elif|except|finally)\b|(@)|(?=[^\s#)\]}]))", re.M)
+
+
 def _hidden_spans(text: str) -> list[tuple[int, int]] | None:
     """Spans ``(start, end)`` inside which a line start begins no statement: bracketed
     expressions, multi-line strings and ``\\`` continuations, at the top level, in order."""
